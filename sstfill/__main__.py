@@ -1,0 +1,3 @@
+from sstfill.cli import app
+
+app(prog_name="sstfill")

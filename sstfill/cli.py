@@ -1,0 +1,158 @@
+"""The sstfill command line: thin commands over the Python API.
+
+Each command parses its options, calls one function of the API and turns sstfill's typed
+errors into a one-line message and exit code 1 (usage errors exit 2, as Typer does).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import shlex
+import sys
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from sstfill import __version__
+from sstfill.errors import SstfillError
+
+app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
+                  help="Gap-free monthly sea-surface-temperature maps from gappy daily observations.")
+log = logging.getLogger("sstfill")
+
+Device = Annotated[str, typer.Option(help="auto (CUDA when available, else CPU), cpu, cuda or cuda:N.")]
+Variable = Annotated[Optional[str], typer.Option("--var", help="Name of the SST variable (default: found by standard_name, then by common names).")]
+MinQuality = Annotated[int, typer.Option(help="Keep only observations with GHRSST quality_level >= this (when the file has quality_level).")]
+LandMask = Annotated[Optional[str], typer.Option(help="NetCDF land mask on the input grid (1 = land), or 'coastline' for the bundled coastline.")]
+Overwrite = Annotated[bool, typer.Option("--overwrite", help="Replace an existing output file.")]
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"sstfill {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def main(
+    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log debugging detail.")] = False,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Log warnings and errors only.")] = False,
+    version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version.")] = False,
+) -> None:
+    from sstfill.logs import setup_logging
+
+    setup_logging(verbose=verbose, quiet=quiet)
+
+
+def _run(call):
+    """Run an API call; sstfill errors become one line on stderr and exit code 1."""
+    try:
+        return call()
+    except SstfillError as exc:
+        typer.echo(f"sstfill: error: {exc}", err=True)
+        raise typer.Exit(1) from None
+    except KeyboardInterrupt:
+        typer.echo("sstfill: interrupted", err=True)
+        raise typer.Exit(130) from None
+
+
+def _command_line() -> str:
+    return "sstfill " + " ".join(shlex.quote(a) for a in sys.argv[1:])
+
+
+@app.command()
+def prepare(
+    daily: Annotated[list[str], typer.Argument(help="Daily SST: files, directories or quoted globs.")],
+    target: Annotated[list[str], typer.Option(help="Gap-free monthly target on the same grid (repeatable).")],
+    out: Annotated[Path, typer.Option(help="The training store to write (NetCDF).")],
+    land_mask: LandMask = None,
+    var: Variable = None,
+    target_var: Annotated[Optional[str], typer.Option(help="Name of the target's SST variable.")] = None,
+    min_quality: MinQuality = 4,
+    overwrite: Overwrite = False,
+) -> None:
+    """Build a training store from daily gappy SST and a gap-free monthly target."""
+    from sstfill.prepare import prepare as run
+
+    _run(lambda: run(daily, target, out, land_mask=land_mask, variable=var, target_variable=target_var,
+                     min_quality=min_quality, overwrite=overwrite))
+
+
+@app.command()
+def train(
+    stores: Annotated[list[Path], typer.Argument(help="One or more stores from 'sstfill prepare'.")],
+    out: Annotated[Path, typer.Option(help="The model file to write.")],
+    device: Device = "auto",
+    epochs: Annotated[int, typer.Option(help="Maximum number of epochs.")] = 40,
+    batch_size: Annotated[int, typer.Option(help="Tiles per optimisation step.")] = 8,
+    samples_per_epoch: Annotated[int, typer.Option(help="Random tiles drawn per epoch.")] = 256,
+    learning_rate: Annotated[float, typer.Option(help="Peak learning rate (AdamW, one-cycle schedule).")] = 1e-3,
+    patience: Annotated[int, typer.Option(help="Stop after this many epochs without validation improvement.")] = 8,
+    validation_fraction: Annotated[float, typer.Option(help="Fraction of each store's months (the last ones) held out.")] = 0.25,
+    tile_size: Annotated[int, typer.Option(help="Tile size in pixels.")] = 64,
+    months_per_window: Annotated[int, typer.Option(help="Months the model sees together (cross-month attention).")] = 1,
+    embed_dim: Annotated[int, typer.Option(help="Token width of the transformer.")] = 64,
+    depth: Annotated[int, typer.Option(help="Spatial transformer layers.")] = 2,
+    seed: Annotated[int, typer.Option(help="Random seed.")] = 0,
+    workers: Annotated[int, typer.Option(help="Data-loading worker processes.")] = 0,
+    overwrite: Overwrite = False,
+) -> None:
+    """Train the spatio-temporal model and write a self-contained model file."""
+    from sstfill.config import ModelConfig, TrainConfig
+    from sstfill.errors import OutputError
+    from sstfill.train import train as run
+
+    if out.exists() and not overwrite:
+        _run(lambda: (_ for _ in ()).throw(OutputError(f"output {out} already exists; pass --overwrite to replace it or choose another name")))
+    config = TrainConfig(epochs=epochs, batch_size=batch_size, learning_rate=learning_rate, samples_per_epoch=samples_per_epoch,
+                         validation_fraction=validation_fraction, patience=patience, seed=seed, tile_size=tile_size,
+                         months_per_window=months_per_window)
+    model_config = ModelConfig(embed_dim=embed_dim, hidden=embed_dim, depth=depth)
+    _run(lambda: run(stores, out, config=config, model_config=model_config, device=device, workers=workers))
+
+
+@app.command()
+def reconstruct(
+    paths: Annotated[list[str], typer.Argument(help="Daily SST inputs (files, directories or quoted globs), then the output file.")],
+    model: Annotated[Optional[Path], typer.Option(help="Model file from 'sstfill train' (default: the bundled model).")] = None,
+    device: Device = "auto",
+    var: Variable = None,
+    min_quality: MinQuality = 4,
+    land_mask: LandMask = None,
+    batch_size: Annotated[int, typer.Option(help="Tiles per forward pass.")] = 8,
+    pack: Annotated[bool, typer.Option("--pack", help="Write SST as int16 with scale/offset, like GHRSST L4 files.")] = False,
+    overwrite: Overwrite = False,
+) -> None:
+    """Reconstruct gap-free monthly SST maps (CF NetCDF) from daily gappy SST."""
+    from sstfill.reconstruct import reconstruct as run
+
+    if len(paths) < 2:
+        typer.echo("sstfill: error: expected at least one input and an output path, e.g. "
+                   "'sstfill reconstruct daily.nc monthly.nc'", err=True)
+        raise typer.Exit(2)
+    *inputs, out = paths
+    _run(lambda: run(inputs, Path(out), model=model, device=device, variable=var, min_quality=min_quality,
+                     land_mask=land_mask, batch_size=batch_size, pack=pack, overwrite=overwrite, history=_command_line()))
+
+
+@app.command()
+def evaluate(
+    recon: Annotated[Path, typer.Argument(help="Monthly reconstruction (from 'sstfill reconstruct').")],
+    reference: Annotated[Path, typer.Argument(help="Gap-free monthly reference on the same grid.")],
+    input: Annotated[Optional[list[str]], typer.Option("--input", help="Daily input, to score the naive composite beside it.")] = None,
+    var: Variable = None,
+    min_quality: MinQuality = 4,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the scores as JSON.")] = False,
+) -> None:
+    """Score a reconstruction against a reference: RMSE, MAE and bias over ocean."""
+    from sstfill.evaluate import evaluate as run, render_table
+
+    report = _run(lambda: run(recon, reference, daily_input=input, variable=var, min_quality=min_quality))
+    if as_json:
+        typer.echo(json.dumps(report, indent=2))
+    else:
+        from rich.console import Console
+
+        Console().print(render_table(report))

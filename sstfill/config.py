@@ -1,0 +1,70 @@
+"""Typed settings per stage. Unknown keys are rejected, so a typo never passes silently."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field, fields
+from typing import Any, TypeVar
+
+from sstfill.errors import CheckpointError
+
+C = TypeVar("C")
+
+
+def from_dict(cls: type[C], values: dict[str, Any]) -> C:
+    known = {f.name for f in fields(cls)}  # type: ignore[arg-type]
+    unknown = sorted(set(values) - known)
+    if unknown:
+        raise CheckpointError(f"expected settings {sorted(known)} for {cls.__name__}, found unknown {unknown}")
+    return cls(**values)
+
+
+@dataclass
+class ModelConfig:
+    """Constructor arguments of SpatioTemporalModel."""
+
+    patch_size: tuple[int, int, int] = (1, 4, 4)
+    embed_dim: int = 64
+    num_heads: int = 4
+    depth: int = 2
+    hidden: int = 64
+    overlap: int = 1
+    dropout: float = 0.1
+
+    def __post_init__(self) -> None:
+        self.patch_size = tuple(int(p) for p in self.patch_size)  # type: ignore[assignment]
+
+
+@dataclass
+class DataContract:
+    """What a model expects of its input and what its output means; saved in the model file."""
+
+    variable: str = "sea_surface_temperature"
+    units: str = "K"
+    target: str = "residual"  # the model predicts (monthly truth - baseline), the baseline being the filled composite
+    tile_size: int = 64
+    months_per_window: int = 1
+    max_days: int = 31
+    baseline_sigma_px: float = 2.0
+    grid_spacing_deg: list[float] = field(default_factory=list)  # spacings seen in training
+    training_mode: str = "supervised"
+
+
+@dataclass
+class TrainConfig:
+    epochs: int = 40
+    batch_size: int = 8
+    learning_rate: float = 1e-3
+    weight_decay: float = 1e-4
+    samples_per_epoch: int = 256
+    validation_fraction: float = 0.25
+    patience: int = 8
+    seed: int = 0
+    tile_size: int = 64
+    months_per_window: int = 1
+
+
+def as_dict(obj: Any) -> dict[str, Any]:
+    """A plain dict (tuples as lists) that torch.load(weights_only=True) can read back."""
+    def plain(v: Any) -> Any:
+        return list(v) if isinstance(v, tuple) else v
+    return {k: plain(v) for k, v in asdict(obj).items()}

@@ -1,0 +1,145 @@
+"""Model-ready tensors from month windows: the one place inputs are normalised.
+
+Training (random tiles of prepared stores) and reconstruction (tiles of a user's file)
+both go through ``window_inputs``, so the two can never disagree on what the model sees.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from sstfill.data.tiling import Tile, extract, tile_grid
+from sstfill.io.store import Store
+
+
+@dataclass(frozen=True)
+class Normalisation:
+    """Statistics of the anomalies (value - baseline), in kelvin."""
+
+    input_mean: float
+    input_std: float
+    target_mean: float
+    target_std: float
+
+
+def window_inputs(slots: np.ndarray, baseline: np.ndarray, land: np.ndarray, padded: np.ndarray,
+                  month_of_year: np.ndarray, norm: Normalisation) -> dict[str, np.ndarray]:
+    """Arrays for SpatioTemporalModel.forward (without the batch axis).
+
+    slots (M, D, H, W) daily K with NaN gaps; baseline (M, H, W) K; land (H, W); padded (M, D).
+    """
+    months, days = slots.shape[:2]
+    anomaly = (slots - baseline[:, None]) - norm.input_mean
+    missing = ~np.isfinite(anomaly) | land[None, None] | padded[:, :, None, None]
+    x = np.where(missing, 0.0, anomaly / norm.input_std).astype(np.float32)
+    return {
+        "x": x.reshape(1, months * days, *slots.shape[2:]),
+        "daily_mask": missing.reshape(1, months * days, *slots.shape[2:]),
+        "padded_days_mask": padded.astype(bool),
+        "land_mask": land.astype(bool),
+        "month_of_year": month_of_year.astype(np.int64),
+    }
+
+
+def normalised_target(target: np.ndarray, baseline: np.ndarray, norm: Normalisation) -> tuple[np.ndarray, np.ndarray]:
+    """(target anomaly normalised, 0 where undefined; bool mask of pixels the loss counts)."""
+    anomaly = (target - baseline - norm.target_mean) / norm.target_std
+    defined = np.isfinite(anomaly)
+    return np.where(defined, anomaly, 0.0).astype(np.float32), defined
+
+
+def pooled_normalisation(stores: list[Store]) -> Normalisation:
+    """Combine the stores' statistics as if computed over all of them at once."""
+    def pool(prefix: str) -> tuple[float, float]:
+        counts = np.array([float(s.attrs[f"{prefix}_count"]) for s in stores])
+        means = np.array([float(s.attrs[f"{prefix}_mean"]) for s in stores])
+        stds = np.array([float(s.attrs[f"{prefix}_std"]) for s in stores])
+        mean = float((counts * means).sum() / counts.sum())
+        var = float((counts * (stds**2 + (means - mean) ** 2)).sum() / counts.sum())
+        return mean, float(max(np.sqrt(var), 1e-6))
+
+    input_mean, input_std = pool("input")
+    target_mean, target_std = pool("target")
+    return Normalisation(input_mean, input_std, target_mean, target_std)
+
+
+@dataclass(frozen=True)
+class Window:
+    store: int
+    months: tuple[int, ...]
+
+
+def split_windows(stores: list[Store], months_per_window: int, validation_fraction: float) -> tuple[list[Window], list[Window]]:
+    """Training and validation windows, split by month: the last months of each store validate."""
+    train, validation = [], []
+    for s, store in enumerate(stores):
+        n = store.n_months
+        n_val = int(np.ceil(validation_fraction * n)) if validation_fraction > 0 else 0
+        n_train = n - n_val
+        if n_train < 1 or (validation_fraction > 0 and n_val < 1):
+            raise ValueError(f"store {store.path} has {n} month(s): too few to split into training and validation months")
+        size = min(months_per_window, n_train)
+        train += [Window(s, tuple(range(i, i + size))) for i in range(0, n_train - size + 1)]
+        vsize = min(months_per_window, n_val)
+        validation += [Window(s, tuple(range(i, min(i + vsize, n)))) for i in range(n_train, n, max(vsize, 1))]
+    return train, validation
+
+
+class TileDataset(torch.utils.data.Dataset):
+    """Tiles of month windows drawn from prepared stores.
+
+    random=True: each item is a random window and tile position, with random flips (the
+    anomalies have no preferred orientation), reproducible from (seed, epoch, index).
+    random=False: every tile of every window, in order (for validation).
+    """
+
+    def __init__(self, stores: list[Store], windows: list[Window], tile: int, norm: Normalisation, *,
+                 random: bool, samples: int = 0, seed: int = 0, min_ocean_fraction: float = 0.2):
+        self.stores, self.windows, self.tile, self.norm = stores, windows, tile, norm
+        self.random, self.samples, self.seed, self.epoch = random, samples, seed, 0
+        self.min_ocean_fraction = min_ocean_fraction
+        self.fixed: list[tuple[Window, Tile]] = []
+        if not random:
+            for w in windows:
+                s = stores[w.store]
+                for t in tile_grid(*s.land.shape, tile, tile // 4):
+                    if (~extract(s.land, t)).mean() > 0:
+                        self.fixed.append((w, t))
+
+    def __len__(self) -> int:
+        return self.samples if self.random else len(self.fixed)
+
+    def _random_item(self, index: int) -> tuple[Window, Tile, tuple[bool, bool]]:
+        rng = np.random.default_rng([self.seed, self.epoch, index])
+        window = self.windows[rng.integers(len(self.windows))]
+        land = self.stores[window.store].land
+        h, w = min(self.tile, land.shape[0]), min(self.tile, land.shape[1])
+        for _ in range(20):
+            tile = Tile(int(rng.integers(land.shape[0] - h + 1)), int(rng.integers(land.shape[1] - w + 1)), h, w)
+            if (~extract(land, tile)).mean() >= self.min_ocean_fraction:
+                break
+        flips = (bool(rng.integers(2)), bool(rng.integers(2)))
+        return window, tile, flips
+
+    def __getitem__(self, index: int) -> dict[str, torch.Tensor]:
+        if self.random:
+            window, tile, flips = self._random_item(index)
+        else:
+            (window, tile), flips = self.fixed[index], (False, False)
+        store = self.stores[window.store]
+        months = list(window.months)
+        baseline = extract(store.baseline[months], tile)
+        inputs = window_inputs(extract(store.daily[months], tile), baseline, extract(store.land, tile),
+                               store.padded[months], store.month_of_year[months], self.norm)
+        target, loss_mask = normalised_target(extract(store.target[months], tile), baseline, self.norm)
+        inputs.update(target=target, loss_mask=loss_mask & ~inputs["land_mask"][None])
+        axes = [ax for ax, flip in zip((-2, -1), flips) if flip]
+        out = {}
+        for name, value in inputs.items():
+            if axes and value.ndim >= 2 and name not in ("padded_days_mask",):
+                value = np.flip(value, axis=axes)
+            out[name] = torch.from_numpy(np.ascontiguousarray(value))
+        return out

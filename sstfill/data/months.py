@@ -1,0 +1,104 @@
+"""Group daily fields into calendar months and lay them out as (month, day-of-month) slots.
+
+The model sees each month as MAX_DAYS day slots; slot d holds day d + 1 of the month.
+Slots past the month's length (in the file's own calendar: 28..31 days, 30 in 360_day)
+are *padded* and masked out of the temporal attention; a day that exists in the calendar
+but is absent from the input is simply an all-missing day.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import cftime
+import numpy as np
+import xarray as xr
+
+MAX_DAYS = 31
+
+
+@dataclass(frozen=True)
+class Month:
+    """One calendar month present in the input."""
+
+    year: int
+    month: int  # 1..12
+    days_in_month: int
+    time_indices: np.ndarray  # positions of this month's days on the input time axis
+    day_slots: np.ndarray  # day of month - 1, for each of those positions
+
+    @property
+    def label(self) -> str:
+        return f"{self.year:04d}-{self.month:02d}"
+
+
+def group_months(time: xr.DataArray) -> list[Month]:
+    """Months present on a daily time axis (numpy datetime64 or cftime), in time order."""
+    years = time.dt.year.values.astype(int)
+    months = time.dt.month.values.astype(int)
+    days = time.dt.day.values.astype(int)
+    lengths = time.dt.days_in_month.values.astype(int)
+    keys = years * 12 + (months - 1)
+    result = []
+    for key in np.unique(keys):
+        where = np.flatnonzero(keys == key)
+        result.append(Month(year=int(key // 12), month=int(key % 12) + 1, days_in_month=int(lengths[where[0]]),
+                            time_indices=where, day_slots=days[where] - 1))
+    return result
+
+
+def month_windows(months: Sequence[Month], size: int) -> list[list[Month]]:
+    """Consecutive windows of at most `size` months; the last one may be shorter."""
+    return [list(months[i:i + size]) for i in range(0, len(months), size)]
+
+
+def padded_days_mask(months: Sequence[Month], max_days: int = MAX_DAYS) -> np.ndarray:
+    """(M, max_days) bool, True for slots beyond each month's length."""
+    slots = np.arange(max_days)
+    return np.stack([slots >= m.days_in_month for m in months])
+
+
+def month_of_year(months: Sequence[Month]) -> np.ndarray:
+    """(M,) int64 calendar month 0..11."""
+    return np.array([m.month - 1 for m in months], dtype=np.int64)
+
+
+def slot_days(daily: np.ndarray, month: Month, max_days: int = MAX_DAYS) -> np.ndarray:
+    """Place a month's daily fields (n_days, H, W), in time_indices order, into (max_days, H, W) slots, NaN elsewhere."""
+    out = np.full((max_days, *daily.shape[1:]), np.nan, dtype=np.float32)
+    out[month.day_slots] = daily
+    return out
+
+
+def month_bounds(months: Sequence[Month], calendar: str, like: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Start and end (start of the next month) of each month, as times of the input's kind."""
+    def start(year: int, month: int):
+        if np.issubdtype(np.asarray(like).dtype, np.datetime64):
+            return np.datetime64(f"{year:04d}-{month:02d}-01T00:00:00", "ns")
+        return cftime.datetime(year, month, 1, calendar=calendar)
+
+    starts = [start(m.year, m.month) for m in months]
+    ends = [start(m.year + m.month // 12, m.month % 12 + 1) for m in months]
+    return np.array(starts), np.array(ends)
+
+
+@dataclass
+class MonthFields:
+    """One month ready for the model: day slots, the baseline it corrects, and observation counts."""
+
+    slots: np.ndarray  # (max_days, H, W) float32 K, NaN where not valid
+    baseline: np.ndarray  # (H, W) float32 K, filled over ocean, NaN on land
+    nobs: np.ndarray  # (H, W) int32 valid days
+
+
+def load_month(sst: xr.DataArray, month: Month, ocean: np.ndarray, *, sigma_px: float, periodic_x: bool,
+               max_days: int = MAX_DAYS) -> MonthFields:
+    """Read one month of a lazy (time, lat, lon) array and compute its baseline."""
+    from sstfill.data.baseline import monthly_baseline
+
+    daily = np.asarray(sst.isel(time=month.time_indices).values, dtype=np.float32)
+    daily[:, ~ocean] = np.nan
+    slots = slot_days(daily, month, max_days)
+    baseline, nobs = monthly_baseline(slots, ocean, sigma_px=sigma_px, periodic_x=periodic_x)
+    return MonthFields(slots=slots, baseline=baseline, nobs=nobs)

@@ -1,0 +1,186 @@
+"""Stage 4: compare a monthly reconstruction with a reference, beside the naive composite.
+
+Errors are counted over ocean pixels (where the reference has a value), overall, per month
+and by how many valid days the pixel had in the month, because the pixels a composite
+gets wrong are the rarely observed ones.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import xarray as xr
+
+from sstfill.data.baseline import composite
+from sstfill.data.months import group_months
+from sstfill.errors import InputError
+from sstfill.io.read import find_sst_variable, open_daily, open_dataset, standardise, to_kelvin
+
+NOBS_CLASSES = (("0", 0, 0), ("1-4", 1, 4), ("5-9", 5, 9), (">=10", 10, 10_000))
+
+
+@dataclass
+class ErrorStats:
+    """Running sums for RMSE, MAE, bias and uncertainty calibration."""
+
+    n: int = 0
+    total: float = 0.0
+    total_abs: float = 0.0
+    total_sq: float = 0.0
+    n_sigma: int = 0
+    within_1sigma: int = 0
+    within_2sigma: int = 0
+
+    def add(self, error: np.ndarray, sigma: np.ndarray | None = None) -> None:
+        error = error.astype(np.float64)
+        self.n += error.size
+        self.total += float(error.sum())
+        self.total_abs += float(np.abs(error).sum())
+        self.total_sq += float(np.square(error).sum())
+        if sigma is not None:
+            ok = np.isfinite(sigma) & (sigma > 0)
+            self.n_sigma += int(ok.sum())
+            self.within_1sigma += int((np.abs(error[ok]) <= sigma[ok]).sum())
+            self.within_2sigma += int((np.abs(error[ok]) <= 2 * sigma[ok]).sum())
+
+    def as_dict(self) -> dict[str, float | int | None]:
+        if not self.n:
+            return {"n": 0, "rmse": None, "mae": None, "bias": None}
+        out: dict[str, float | int | None] = {
+            "n": self.n, "rmse": math.sqrt(self.total_sq / self.n), "mae": self.total_abs / self.n, "bias": self.total / self.n,
+        }
+        if self.n_sigma:
+            out["within_1sigma"] = self.within_1sigma / self.n_sigma
+            out["within_2sigma"] = self.within_2sigma / self.n_sigma
+        return out
+
+
+@dataclass
+class MethodScore:
+    overall: ErrorStats = field(default_factory=ErrorStats)
+    per_month: dict[str, ErrorStats] = field(default_factory=dict)
+    by_nobs: dict[str, ErrorStats] = field(default_factory=lambda: {name: ErrorStats() for name, _, _ in NOBS_CLASSES})
+    ocean_pixels: int = 0
+    missing_pixels: int = 0  # ocean pixels the method left empty
+
+    def add(self, month: str, estimate: np.ndarray, reference: np.ndarray, nobs: np.ndarray | None,
+            sigma: np.ndarray | None = None) -> None:
+        ocean = np.isfinite(reference)
+        have = ocean & np.isfinite(estimate)
+        self.ocean_pixels += int(ocean.sum())
+        self.missing_pixels += int((ocean & ~have).sum())
+        error = (estimate - reference)[have]
+        s = sigma[have] if sigma is not None else None
+        self.overall.add(error, s)
+        self.per_month.setdefault(month, ErrorStats()).add(error, s)
+        if nobs is not None:
+            counts = nobs[have]
+            for name, low, high in NOBS_CLASSES:
+                pick = (counts >= low) & (counts <= high)
+                self.by_nobs[name].add(error[pick], s[pick] if s is not None else None)
+
+    def as_dict(self) -> dict:
+        fewer_than_5 = ErrorStats()
+        for name in ("0", "1-4"):
+            for key in ("n", "total", "total_abs", "total_sq", "n_sigma", "within_1sigma", "within_2sigma"):
+                setattr(fewer_than_5, key, getattr(fewer_than_5, key) + getattr(self.by_nobs[name], key))
+        return {
+            "overall": self.overall.as_dict(),
+            "fewer_than_5_days": fewer_than_5.as_dict(),
+            "by_valid_days": {name: stats.as_dict() for name, stats in self.by_nobs.items()},
+            "per_month": {month: stats.as_dict() for month, stats in self.per_month.items()},
+            "coverage": 1.0 - self.missing_pixels / self.ocean_pixels if self.ocean_pixels else None,
+        }
+
+
+def _open_monthly(path: str | Path, variable: str | None, what: str) -> tuple[xr.Dataset, xr.DataArray]:
+    ds = open_dataset(Path(path))
+    name = find_sst_variable(ds, variable, where=f"{what} {path}")
+    return ds, to_kelvin(standardise(ds, name, where=f"{what} {path}"), where=f"{what} {path}")
+
+
+def _month_keys(da: xr.DataArray) -> list[str]:
+    return [f"{int(y):04d}-{int(m):02d}" for y, m in zip(da["time"].dt.year.values, da["time"].dt.month.values)]
+
+
+def _same_grid(a: xr.DataArray, b: xr.DataArray) -> bool:
+    return (a.sizes["lat"], a.sizes["lon"]) == (b.sizes["lat"], b.sizes["lon"]) and np.allclose(
+        a["lat"].values, b["lat"].values) and np.allclose(a["lon"].values, b["lon"].values)
+
+
+def evaluate(recon: str | Path, reference: str | Path, *, daily_input: Sequence[str | os.PathLike] | None = None,
+             variable: str | None = None, min_quality: int | None = 4) -> dict:
+    """Scores of the reconstruction (and of the naive composite when daily_input is given) against reference."""
+    recon_ds, recon_sst = _open_monthly(recon, None, "reconstruction")
+    _, truth = _open_monthly(reference, variable, "reference")
+    if not _same_grid(recon_sst, truth):
+        raise InputError(
+            f"expected the reconstruction and the reference on one grid, found {recon_sst.sizes['lat']}x{recon_sst.sizes['lon']} "
+            f"and {truth.sizes['lat']}x{truth.sizes['lon']}; regrid the reference to the reconstruction's grid"
+        )
+    truth_index = {key: i for i, key in enumerate(_month_keys(truth))}
+    recon_keys = _month_keys(recon_sst)
+    common = [k for k in recon_keys if k in truth_index]
+    if not common:
+        raise InputError(f"expected months in common between {recon} ({recon_keys[0]}..{recon_keys[-1]}) and {reference}, "
+                         "found none; check that they cover the same period")
+
+    naive: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+    if daily_input is not None:
+        daily = open_daily(daily_input, variable=variable, min_quality=min_quality)
+        if not _same_grid(daily.sst, truth):
+            raise InputError("expected the daily input on the reference's grid, found another grid; pass the input the "
+                             "reconstruction was made from")
+        for month in group_months(daily.sst["time"]):
+            if month.label in truth_index:
+                naive[month.label] = composite(np.asarray(daily.sst.isel(time=month.time_indices).values, np.float32))
+
+    scores = {"sstfill": MethodScore()}
+    if naive:
+        scores["naive_composite"] = MethodScore()
+    has_sigma = "sst_uncertainty" in recon_ds
+    for i, key in enumerate(recon_keys):
+        if key not in truth_index:
+            continue
+        reference_map = np.asarray(truth.isel(time=truth_index[key]).values, np.float32)
+        estimate = np.asarray(recon_sst.isel(time=i).values, np.float32)
+        nobs = np.asarray(recon_ds["nobs"].isel(time=i).values) if "nobs" in recon_ds else None
+        if key in naive:
+            naive_mean, naive_count = naive[key]
+            nobs = naive_count if nobs is None else nobs
+            scores["naive_composite"].add(key, naive_mean, reference_map, nobs)
+        sigma = np.asarray(recon_ds["sst_uncertainty"].isel(time=i).values, np.float32) if has_sigma else None
+        scores["sstfill"].add(key, estimate, reference_map, nobs, sigma)
+    return {"reconstruction": str(recon), "reference": str(reference), "months": common,
+            "methods": {name: score.as_dict() for name, score in scores.items()}}
+
+
+def render_table(report: dict):
+    """A rich Table: one row per method and pixel group."""
+    from rich.table import Table
+
+    table = Table(title=f"{Path(report['reconstruction']).name} vs {Path(report['reference']).name} (kelvin, ocean pixels)")
+    for column in ("method", "pixels", "n", "RMSE", "MAE", "bias", "±1σ", "±2σ"):
+        table.add_column(column, justify="left" if column in ("method", "pixels") else "right")
+
+    def fmt(value, spec=".4f"):
+        return "–" if value is None else format(value, spec)
+
+    for name, score in report["methods"].items():
+        groups = [("all", score["overall"]), ("< 5 days", score["fewer_than_5_days"])]
+        groups += [(f"{k} days", v) for k, v in score["by_valid_days"].items()]
+        groups += [(month, v) for month, v in score["per_month"].items()]
+        for label, stats in groups:
+            if not stats["n"] and label != "all":
+                continue
+            table.add_row(name, label, str(stats["n"]), fmt(stats["rmse"]), fmt(stats["mae"]), fmt(stats["bias"], "+.4f"),
+                          fmt(stats.get("within_1sigma"), ".1%"), fmt(stats.get("within_2sigma"), ".1%"))
+        if score["coverage"] is not None and score["coverage"] < 1:
+            table.add_row(name, f"left empty: {1 - score['coverage']:.1%} of ocean", "", "", "", "", "", "")
+        table.add_section()
+    return table

@@ -1,0 +1,141 @@
+"""CF-1.8 / ACDD-1.3 monthly output, written month by month so memory stays bounded.
+
+    dimensions: time = N ; nv = 2 ; lat = NY ; lon = NX ;
+    variables:
+        double time(time) ;  standard_name = "time", bounds = "time_bnds", calendar = <input's>
+        double time_bnds(time, nv) ;             start and end of each month
+        double lat(lat), lon(lon) ;              the input's grid, unchanged
+        float  sst(time, lat, lon) ;             monthly mean, K, standard_name of the input,
+                                                 cell_methods = "time: mean", _FillValue on land
+        float  sst_uncertainty(time, lat, lon) ; one standard deviation of the reconstruction, K
+        short  nobs(time, lat, lon) ;            valid daily observations in the month
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+
+import cftime
+import netCDF4
+import numpy as np
+
+from sstfill import __version__
+
+FLOAT_FILL = np.float32(netCDF4.default_fillvals["f4"])
+SHORT_FILL = np.int16(-32768)
+PACK_SCALE, PACK_OFFSET = 0.001, 298.15  # as GHRSST L4 analysed_sst: 265.4 K .. 330.9 K in 1 mK steps
+TIME_UNITS = "days since 1970-01-01 00:00:00"
+
+
+@dataclass
+class OutputInfo:
+    standard_name: str
+    calendar: str
+    history: str
+    model_id: str
+    sources: list[str]
+    land_source: str
+    pack: bool = False
+
+
+def _num(times: np.ndarray, calendar: str) -> np.ndarray:
+    values = [t if isinstance(t, cftime.datetime) else np.datetime64(t, "us").astype(datetime) for t in times]
+    return np.asarray(cftime.date2num(values, TIME_UNITS, calendar=calendar), dtype=np.float64)
+
+
+class MonthlyWriter:
+    """Create the output file up front, then fill it one month (or window) at a time."""
+
+    def __init__(self, path: Path, lat: np.ndarray, lon: np.ndarray, starts: np.ndarray, ends: np.ndarray, info: OutputInfo):
+        self.path, self.info = path, info
+        nc = self.nc = netCDF4.Dataset(path, "w", format="NETCDF4")
+        ny, nx, nt = lat.size, lon.size, len(starts)
+        nc.createDimension("time", nt)
+        nc.createDimension("nv", 2)
+        nc.createDimension("lat", ny)
+        nc.createDimension("lon", nx)
+
+        start_num, end_num = _num(starts, info.calendar), _num(ends, info.calendar)
+        time = nc.createVariable("time", "f8", ("time",))
+        time.setncatts({"standard_name": "time", "long_name": "time", "units": TIME_UNITS, "calendar": info.calendar,
+                        "axis": "T", "bounds": "time_bnds"})
+        time[:] = 0.5 * (start_num + end_num)
+        bounds = nc.createVariable("time_bnds", "f8", ("time", "nv"))
+        bounds[:] = np.stack([start_num, end_num], axis=1)
+
+        for name, values, attrs in (
+            ("lat", lat, {"standard_name": "latitude", "long_name": "latitude", "units": "degrees_north", "axis": "Y"}),
+            ("lon", lon, {"standard_name": "longitude", "long_name": "longitude", "units": "degrees_east", "axis": "X"}),
+        ):
+            var = nc.createVariable(name, "f8", (name,))
+            var.setncatts(attrs)
+            var[:] = values
+
+        chunks = (1, ny, nx)  # one map per chunk
+        common = {"zlib": True, "complevel": 4, "chunksizes": chunks}
+        if info.pack:
+            sst = nc.createVariable("sst", "i2", ("time", "lat", "lon"), fill_value=SHORT_FILL, **common)
+            sst.setncatts({"scale_factor": PACK_SCALE, "add_offset": PACK_OFFSET,
+                           "valid_min": np.int16(-32767), "valid_max": np.int16(32767)})
+        else:
+            sst = nc.createVariable("sst", "f4", ("time", "lat", "lon"), fill_value=FLOAT_FILL, **common)
+            sst.setncatts({"valid_min": np.float32(260.0), "valid_max": np.float32(320.0)})
+        sst.setncatts({
+            "standard_name": info.standard_name, "long_name": "monthly mean sea surface temperature, gap-filled by sstfill",
+            "units": "K", "cell_methods": "time: mean", "coverage_content_type": "modelResult",
+            "ancillary_variables": "sst_uncertainty nobs",
+        })
+        unc = nc.createVariable("sst_uncertainty", "f4", ("time", "lat", "lon"), fill_value=FLOAT_FILL, **common)
+        unc.setncatts({"standard_name": f"{info.standard_name} standard_error",
+                       "long_name": "one-sigma uncertainty of the monthly mean sea surface temperature",
+                       "units": "K", "cell_methods": "time: mean", "coverage_content_type": "qualityInformation",
+                       "valid_min": np.float32(0.0), "valid_max": np.float32(50.0)})
+        nobs = nc.createVariable("nobs", "i2", ("time", "lat", "lon"), fill_value=np.int16(-1), **common)
+        nobs.setncatts({"standard_name": f"{info.standard_name} number_of_observations",
+                        "long_name": "number of days with a valid observation in the month", "units": "1",
+                        "coverage_content_type": "auxiliaryInformation",
+                        "valid_min": np.int16(0), "valid_max": np.int16(31)})
+        now = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+        nc.setncatts({
+            "Conventions": "CF-1.8, ACDD-1.3",
+            "title": "Gap-free monthly sea surface temperature",
+            "summary": ("Monthly mean sea surface temperature reconstructed from gappy daily observations by sstfill's "
+                        "spatio-temporal transformer; sst_uncertainty is the model's one-sigma estimate and nobs the "
+                        "number of valid daily observations behind each value."),
+            "keywords": "sea surface temperature, gap filling, monthly mean, deep learning",
+            "history": f"{now} {info.history}",
+            "source": f"sstfill {__version__}, model {info.model_id}",
+            "sstfill_version": __version__,
+            "model_id": info.model_id,
+            "input_files": " ".join(Path(s).name for s in info.sources),
+            "land_mask_source": info.land_source,
+            "date_created": now,
+            "creator_name": "sstfill",
+            "product_version": __version__,
+            "processing_level": "L4",
+            "cdm_data_type": "Grid",
+            "time_coverage_start": _iso(starts[0]),
+            "time_coverage_end": _iso(ends[-1]),
+            "geospatial_lat_min": float(np.min(lat)), "geospatial_lat_max": float(np.max(lat)),
+            "geospatial_lon_min": float(np.min(lon)), "geospatial_lon_max": float(np.max(lon)),
+            "geospatial_lat_units": "degrees_north", "geospatial_lon_units": "degrees_east",
+        })
+
+    def write(self, index: int, sst: np.ndarray, uncertainty: np.ndarray, nobs: np.ndarray) -> None:
+        """Month `index`: arrays (lat, lon), NaN where there is no value (land)."""
+        nc = self.nc
+        nc["sst"][index] = np.ma.masked_invalid(sst)
+        nc["sst_uncertainty"][index] = np.ma.masked_invalid(uncertainty)
+        nc["nobs"][index] = np.ma.masked_array(nobs.astype(np.int16), mask=~np.isfinite(sst))
+
+    def close(self) -> None:
+        if self.nc.isopen():
+            self.nc.close()
+
+
+def _iso(t) -> str:
+    if isinstance(t, cftime.datetime):
+        return t.strftime("%Y-%m-%dT%H:%M:%SZ")
+    return str(np.datetime_as_string(np.datetime64(t, "s"), unit="s")) + "Z"

@@ -1,0 +1,118 @@
+"""Stage 3: daily gappy SST -> gap-free monthly maps on the input grid, as CF NetCDF.
+
+The domain is cut into overlapping tiles of the size the model was trained on, and the
+tile predictions are cross-faded, so any grid size works, a global grid wraps in
+longitude, and memory is bounded by one month window of the input plus one batch of tiles.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from sstfill.checkpoint import LoadedModel, load_model
+from sstfill.data.dataset import Normalisation, window_inputs
+from sstfill.data.months import MonthFields, group_months, load_month, month_bounds, month_of_year, month_windows, padded_days_mask
+from sstfill.data.tiling import Stitcher, blend_weights, extract, tile_grid
+from sstfill.device import resolve_device
+from sstfill.errors import InputError
+from sstfill.io.land import resolve_land
+from sstfill.io.output import check_output_path, replace_atomically, temporary_path
+from sstfill.io.read import open_daily
+from sstfill.io.write import MonthlyWriter, OutputInfo
+from sstfill.progress import track
+
+log = logging.getLogger(__name__)
+
+
+def normalisation_of(model: torch.nn.Module) -> Normalisation:
+    return Normalisation(float(model.input_mean), float(model.input_std), float(model.target_mean), float(model.target_std))
+
+
+@torch.no_grad()
+def predict_window(loaded: LoadedModel, fields: list[MonthFields], land: np.ndarray, months, *, periodic_x: bool,
+                   device: torch.device, batch_size: int = 8) -> tuple[np.ndarray, np.ndarray]:
+    """Monthly SST and its one-sigma uncertainty (M, H, W) in kelvin for one window of months."""
+    model, contract = loaded.model, loaded.contract
+    norm = normalisation_of(model)
+    slots = np.stack([f.slots for f in fields])
+    baseline = np.stack([f.baseline for f in fields])
+    padded, moy = padded_days_mask(months, contract.max_days), month_of_year(months)
+    n_months, height, width = baseline.shape
+    tiles = [t for t in tile_grid(height, width, contract.tile_size, contract.tile_size // 4, periodic_x=periodic_x)
+             if not extract(land, t, periodic_x=periodic_x).all()]
+    stitcher = Stitcher(2 * n_months, height, width, periodic_x=periodic_x)
+    for start in range(0, len(tiles), batch_size):
+        batch_tiles = tiles[start:start + batch_size]
+        arrays = [window_inputs(extract(slots, t, periodic_x=periodic_x), extract(baseline, t, periodic_x=periodic_x),
+                                extract(land, t, periodic_x=periodic_x), padded, moy, norm) for t in batch_tiles]
+        batch = {k: torch.from_numpy(np.stack([a[k] for a in arrays])).to(device) for k in arrays[0]}
+        mean, log_var = model(batch["x"], batch["daily_mask"], batch["padded_days_mask"], batch["land_mask"],
+                              batch["month_of_year"])
+        residual = mean.float().cpu().numpy() * norm.target_std + norm.target_mean
+        sigma = np.exp(0.5 * log_var.float().cpu().numpy()) * norm.target_std
+        for i, tile in enumerate(batch_tiles):
+            weights = blend_weights(tile.height, tile.width, contract.tile_size // 4)
+            stitcher.add(np.concatenate([residual[i], sigma[i]]), tile, weights)
+    stitched = stitcher.result()
+    ocean = ~land
+    sst = np.where(ocean, baseline + stitched[:n_months], np.nan).astype(np.float32)
+    uncertainty = np.where(ocean, stitched[n_months:], np.nan).astype(np.float32)
+    return sst, uncertainty
+
+
+def reconstruct(inputs: Sequence[str | os.PathLike] | str | os.PathLike, out: str | Path, *,
+                model: str | Path | None = None, device: str = "auto", variable: str | None = None,
+                min_quality: int | None = 4, land_mask: str | Path | None = None, batch_size: int = 8,
+                pack: bool = False, overwrite: bool = False, history: str = "sstfill reconstruct") -> Path:
+    """Reconstruct gap-free monthly SST from daily files; write CF NetCDF to `out`."""
+    out = Path(out)
+    daily = open_daily(inputs, variable=variable, min_quality=min_quality)
+    check_output_path(out, [Path(p) for p in daily.sources], overwrite=overwrite)
+    torch_device = resolve_device(device)
+    loaded = load_model(model, torch_device)
+    land, land_source = resolve_land(daily, land_mask)
+    ocean = ~land
+    if not ocean.any():
+        raise InputError(f"expected some ocean pixels with valid SST in {', '.join(daily.sources)}, found none; "
+                         "check the variable, its fill value and --min-quality")
+    months = group_months(daily.sst["time"])
+    starts, ends = month_bounds(months, daily.calendar, daily.sst["time"].values)
+    log.info("reconstructing %d month(s) on a %dx%d grid%s with model %s", len(months), daily.lat.size, daily.lon.size,
+             " (global, longitude wraps)" if daily.periodic_x else "", loaded.model_id)
+    info = OutputInfo(standard_name=daily.standard_name if daily.standard_name.startswith("sea_surface") else
+                      "sea_surface_temperature", calendar=daily.calendar, history=history, model_id=loaded.model_id,
+                      sources=daily.sources, land_source=land_source, pack=pack)
+    tmp = temporary_path(out)
+    writer = MonthlyWriter(tmp, daily.lat, daily.lon, starts, ends, info)
+    try:
+        index = 0
+        windows = month_windows(months, loaded.contract.months_per_window)
+        for window in track(windows, description="reconstructing"):
+            fields = [_load(daily, m, ocean, loaded) for m in window]
+            sst, uncertainty = predict_window(loaded, fields, land, window, periodic_x=daily.periodic_x,
+                                              device=torch_device, batch_size=batch_size)
+            for m, f in enumerate(fields):
+                writer.write(index, sst[m], uncertainty[m], f.nobs)
+                index += 1
+        writer.close()
+        replace_atomically(tmp, out)
+    finally:
+        writer.close()
+        tmp.unlink(missing_ok=True)
+    log.info("wrote %s", out)
+    return out
+
+
+def _load(daily, month, ocean: np.ndarray, loaded: LoadedModel) -> MonthFields:
+    try:
+        return load_month(daily.sst, month, ocean, sigma_px=loaded.contract.baseline_sigma_px, periodic_x=daily.periodic_x,
+                          max_days=loaded.contract.max_days)
+    except ValueError as exc:
+        raise InputError(f"expected valid SST over ocean in {month.label}, found none ({exc}); "
+                         "drop that month from the input or lower --min-quality") from exc

@@ -1,0 +1,42 @@
+import numpy as np
+import xarray as xr
+
+from sstfill.data.months import group_months, month_bounds, month_windows, padded_days_mask, slot_days
+
+
+def days(start, n, calendar="standard"):
+    return xr.DataArray(xr.date_range(start, periods=n, freq="D", calendar=calendar, use_cftime=calendar != "standard"),
+                        dims="time")
+
+
+def test_group_months_standard_calendar_with_a_missing_day():
+    time = days("2021-01-30", 32).drop_isel(time=[5])
+    months = group_months(time)
+    assert [m.label for m in months] == ["2021-01", "2021-02", "2021-03"]
+    assert [m.days_in_month for m in months] == [31, 28, 31]
+    assert list(months[1].day_slots) == [0, 1, 2] + list(range(4, 28))  # 4 February is absent: slot 3 stays empty
+
+
+def test_calendars_decide_month_lengths():
+    assert [m.days_in_month for m in group_months(days("2021-02-01", 40, "360_day"))] == [30, 30]
+    assert group_months(days("2020-02-01", 29, "noleap"))[0].days_in_month == 28
+    assert group_months(days("2021-02-01", 29, "all_leap"))[0].days_in_month == 29
+    padded = padded_days_mask(group_months(days("2021-02-01", 40, "360_day")))
+    assert padded.shape == (2, 31) and padded[:, 30].all() and not padded[:, :30].any()
+
+
+def test_slot_days_places_days_and_leaves_nan():
+    months = group_months(days("2021-02-01", 28).isel(time=[0, 2, 27]))
+    out = slot_days(np.ones((3, 2, 2), np.float32) * np.array([1, 2, 3])[:, None, None], months[0])
+    assert out.shape == (31, 2, 2)
+    assert out[0, 0, 0] == 1 and out[2, 0, 0] == 2 and out[27, 0, 0] == 3
+    assert np.isnan(out[1]).all() and np.isnan(out[28:]).all()
+
+
+def test_windows_and_bounds():
+    months = group_months(days("2021-11-01", 92))
+    assert [len(w) for w in month_windows(months, 2)] == [2, 1]
+    starts, ends = month_bounds(months, "standard", np.array(["2021-11-01"], dtype="datetime64[ns]"))
+    assert str(ends[-1])[:10] == "2022-02-01" and str(starts[0])[:10] == "2021-11-01"
+    starts, ends = month_bounds(months[:1], "360_day", np.array([object()]))
+    assert (ends[0] - starts[0]).days == 30

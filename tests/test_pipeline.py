@@ -1,0 +1,72 @@
+"""prepare -> train -> reconstruct -> evaluate through the CLI, on CPU, in seconds."""
+
+import json
+
+import numpy as np
+import torch
+import xarray as xr
+from typer.testing import CliRunner
+
+from sstfill.checkpoint import load_model
+from sstfill.cli import app
+
+runner = CliRunner()
+
+
+def invoke(*args):
+    result = runner.invoke(app, [str(a) for a in args])
+    assert result.exit_code == 0, result.output
+    return result
+
+
+def test_prepare_train_reconstruct_evaluate(small_region, tmp_path):
+    daily, truth = small_region
+    store, model, out = tmp_path / "store.nc", tmp_path / "model.pt", tmp_path / "monthly.nc"
+
+    invoke("prepare", daily, "--target", truth, "--out", store)
+    with xr.open_dataset(store) as ds:
+        assert ds["daily"].dims == ("month", "day", "lat", "lon") and ds.sizes["day"] == 31
+        assert ds["padded_day"].values[1, 28:].all() and not ds["padded_day"].values[0].any()  # February 2021
+        assert ds.attrs["input_std"] > 0 and ds.attrs["target_std"] > 0
+        assert ds["daily"].encoding["chunksizes"][0] == 1  # chunked by month
+
+    invoke("train", store, "--out", model, "--device", "cpu", "--epochs", "2", "--samples-per-epoch", "8",
+           "--batch-size", "4", "--embed-dim", "16", "--depth", "1", "--tile-size", "32")
+    payload = torch.load(model, weights_only=True)
+    assert payload["contract"]["target"] == "residual" and payload["contract"]["tile_size"] == 32
+    assert payload["model_args"]["embed_dim"] == 16
+    assert "input_std" in payload["state_dict"]
+    assert load_model(model).model_id == payload["model_id"]
+
+    invoke("reconstruct", daily, out, "--model", model, "--device", "cpu")
+    with xr.open_dataset(out) as ds, xr.open_dataset(truth) as ref:
+        assert ds["sst"].dims == ("time", "lat", "lon") and ds.sizes["time"] == 4
+        ocean = np.isfinite(ref["sst"].values)
+        assert np.isfinite(ds["sst"].values[ocean]).all(), "every ocean pixel is filled"
+        assert np.isnan(ds["sst"].values[~ocean]).all(), "land stays empty"
+        assert ds["sst"].attrs["units"] == "K" and ds["sst"].attrs["standard_name"] == "sea_surface_temperature"
+        assert (ds["time_bnds"].values[:, 1] > ds["time_bnds"].values[:, 0]).all()
+
+    report = json.loads(invoke("evaluate", out, truth, "--input", daily, "--json").stdout)
+    ours, naive = report["methods"]["sstfill"], report["methods"]["naive_composite"]
+    assert ours["coverage"] == 1.0 and naive["coverage"] < 1.0
+    assert 0 < ours["overall"]["rmse"] < 1.0
+    assert set(ours["per_month"]) == {"2021-01", "2021-02", "2021-03", "2021-04"}
+    table = invoke("evaluate", out, truth, "--input", daily).stdout
+    assert "RMSE" in table and "naive" in table
+
+
+def test_bad_input_is_one_line_exit_1_and_writes_nothing(small_region, tmp_path):
+    daily, truth = small_region
+    out = tmp_path / "out.nc"
+    result = runner.invoke(app, ["reconstruct", str(daily), str(out), "--var", "nope"])
+    assert result.exit_code == 1
+    assert "expected a variable 'nope'" in result.output and "Traceback" not in result.output
+    assert not out.exists() and not list(tmp_path.iterdir())
+    result = runner.invoke(app, ["reconstruct", str(daily), str(daily), "--overwrite"])
+    assert result.exit_code == 1 and "different from the inputs" in result.output
+    result = runner.invoke(app, ["train", str(truth), "--out", str(tmp_path / "m.pt")])
+    assert result.exit_code == 1 and "sstfill prepare" in result.output
+    result = runner.invoke(app, ["reconstruct", str(daily), str(out), "--device", "cuda:7"])
+    if not torch.cuda.is_available():
+        assert result.exit_code == 1 and "--device cpu" in result.output

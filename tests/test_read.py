@@ -1,0 +1,137 @@
+"""The input contract: what sstfill accepts, and the messages for what it does not."""
+
+import numpy as np
+import pytest
+import xarray as xr
+
+from sstfill.errors import InputError
+from sstfill.io.read import expand_paths, is_global_longitude, open_daily
+
+
+def cube(n_days=5, ny=4, nx=6, *, name="sst", units="kelvin", start="2021-01-01", offset=290.0, **attrs):
+    time = xr.date_range(start, periods=n_days, freq="D")
+    values = offset + np.random.default_rng(0).normal(size=(n_days, ny, nx)).astype(np.float32)
+    values[:, 0, 0] = np.nan
+    da = xr.DataArray(values, dims=("time", "lat", "lon"),
+                      coords={"time": time, "lat": np.linspace(10, 13, ny), "lon": np.linspace(-40, -35, nx)},
+                      attrs={"units": units, **attrs})
+    return da.to_dataset(name=name)
+
+
+def write(ds, path):
+    ds.to_netcdf(path)
+    return path
+
+
+def test_finds_sst_by_standard_name_and_keeps_kelvin(tmp_path):
+    path = write(cube(name="foo", standard_name="sea_surface_temperature"), tmp_path / "a.nc")
+    daily = open_daily(path)
+    assert daily.variable == "foo"
+    assert daily.sst.dims == ("time", "lat", "lon")
+    assert daily.sst.attrs["units"] == "K"
+    assert float(daily.sst.isel(time=0, lat=1, lon=1)) == pytest.approx(float(cube()["sst"][0, 1, 1]))
+
+
+def test_celsius_becomes_kelvin_and_common_names_are_found(tmp_path):
+    path = write(cube(name="tos", units="degC", offset=15.0), tmp_path / "a.nc")
+    daily = open_daily(path)
+    assert daily.variable == "tos"
+    assert float(daily.sst.mean()) == pytest.approx(288.15, abs=0.3)
+
+
+def test_var_override_and_missing_variable_message(tmp_path):
+    ds = cube(name="temperature")
+    path = write(ds, tmp_path / "a.nc")
+    with pytest.raises(InputError, match="expected an SST variable.*temperature.*--var"):
+        open_daily(path)
+    assert open_daily(path, variable="temperature").variable == "temperature"
+    with pytest.raises(InputError, match="expected a variable 'nope'"):
+        open_daily(path, variable="nope")
+
+
+def test_unknown_units_are_refused(tmp_path):
+    path = write(cube(units="furlongs"), tmp_path / "a.nc")
+    with pytest.raises(InputError, match="kelvin.*found 'furlongs'"):
+        open_daily(path)
+
+
+def test_curvilinear_grid_is_refused_with_a_regridding_hint(tmp_path):
+    ds = cube().rename({"lat": "y", "lon": "x"})
+    lat2d, lon2d = np.meshgrid(ds["y"].values, ds["x"].values, indexing="ij")
+    ds = ds.drop_vars(["y", "x"]).assign_coords(lat=(("y", "x"), lat2d), lon=(("y", "x"), lon2d))
+    path = write(ds, tmp_path / "a.nc")
+    with pytest.raises(InputError, match="curvilinear.*regrid"):
+        open_daily(path)
+
+
+def test_missing_time_dimension(tmp_path):
+    path = write(cube().isel(time=0, drop=True), tmp_path / "a.nc")
+    with pytest.raises(InputError, match="time dimension"):
+        open_daily(path)
+
+
+def test_non_monotonic_coordinates(tmp_path):
+    ds = cube()
+    lat = ds["lat"].values.copy()
+    lat[[1, 2]] = lat[[2, 1]]
+    path = write(ds.assign_coords(lat=lat), tmp_path / "a.nc")
+    with pytest.raises(InputError, match="monotonic"):
+        open_daily(path)
+
+
+def test_many_files_are_ordered_by_time(tmp_path):
+    write(cube(n_days=3, start="2021-01-04"), tmp_path / "a.nc")
+    write(cube(n_days=3, start="2021-01-01"), tmp_path / "b.nc")
+    for given in ([tmp_path], [str(tmp_path / "*.nc")], [tmp_path / "a.nc", tmp_path / "b.nc"]):
+        daily = open_daily(given)
+        days = daily.sst["time"].dt.day.values
+        assert list(days) == [1, 2, 3, 4, 5, 6]
+        assert len(daily.sources) == 2
+
+
+def test_duplicate_days_and_mixed_grids_are_reported(tmp_path):
+    write(cube(n_days=3), tmp_path / "a.nc")
+    write(cube(n_days=3, start="2021-01-03"), tmp_path / "b.nc")
+    with pytest.raises(InputError, match="duplicate day.*2021-01-03"):
+        open_daily(tmp_path)
+    (tmp_path / "b.nc").unlink()
+    write(cube(n_days=3, start="2021-01-04", nx=7), tmp_path / "c.nc")
+    with pytest.raises(InputError, match="one grid.*regrid"):
+        open_daily(tmp_path)
+
+
+def test_truncated_file_is_an_input_error(tmp_path):
+    path = write(cube(), tmp_path / "a.nc")
+    data = path.read_bytes()
+    path.write_bytes(data[: len(data) // 2])
+    with pytest.raises(InputError, match="could not read"):
+        open_daily(path)
+
+
+def test_missing_paths_and_empty_globs(tmp_path):
+    with pytest.raises(InputError, match="does not exist"):
+        expand_paths([tmp_path / "none.nc"])
+    with pytest.raises(InputError, match="matching"):
+        expand_paths([str(tmp_path / "*.nc")])
+
+
+def test_quality_level_filters_observations(tmp_path):
+    ds = cube()
+    quality = np.full(ds["sst"].shape, 5, dtype=np.int8)
+    quality[:, 2, 3] = 2
+    ds["quality_level"] = (("time", "lat", "lon"), quality)
+    path = write(ds, tmp_path / "a.nc")
+    assert np.isnan(open_daily(path).sst[:, 2, 3].values).all()
+    assert np.isfinite(open_daily(path, min_quality=None).sst[:, 2, 3].values).all()
+    assert np.isfinite(open_daily(path, min_quality=2).sst[:, 2, 3].values).all()
+
+
+def test_open_is_lazy(tmp_path):
+    daily = open_daily(write(cube(), tmp_path / "a.nc"))
+    assert daily.sst.chunks is not None
+
+
+def test_global_longitude_detection():
+    assert is_global_longitude(np.arange(0.5, 360, 1.0))
+    assert is_global_longitude(np.arange(-179.875, 180, 0.25))
+    assert not is_global_longitude(np.arange(160, 200, 0.25))
