@@ -18,34 +18,18 @@ from pathlib import Path
 import numpy as np
 
 from sstfill.config import ModelConfig, TrainConfig
-from sstfill.data.coastline import land_mask
 from sstfill.logs import setup_logging
 from sstfill.prepare import prepare
-from sstfill.testing import make_grid, synthetic_sst, write_netcdf
+from sstfill.testing import random_ocean_region, synthetic_sst, write_netcdf
 from sstfill.train import train
 
 log = logging.getLogger("sstfill.scripts")
-
-RESOLUTIONS = (0.05, 0.1, 0.25, 0.25, 0.5, 1.0)
-
-
-def random_region(rng: np.random.Generator, max_px: int = 128) -> tuple[np.ndarray, np.ndarray, float]:
-    """A random box of 64..max_px pixels a side with at least half its pixels ocean."""
-    while True:
-        res = float(rng.choice(RESOLUTIONS))
-        ny, nx = (int(n) for n in rng.integers(64, max_px + 1, size=2))
-        lat0 = float(rng.uniform(-65, 65 - ny * res))
-        lon0 = float(rng.uniform(-180, 180))
-        lat, lon = make_grid(lat0, lat0 + ny * res, lon0, lon0 + nx * res, res)
-        if (~land_mask(lat, lon)).mean() >= 0.5:
-            return lat, lon, res
-
 
 def make_stores(work: Path, n_regions: int, seed: int, n_months: int = 4) -> list[Path]:
     rng = np.random.default_rng(seed)
     stores = []
     for i in range(n_regions):
-        lat, lon, res = random_region(rng)
+        lat, lon, res = random_ocean_region(rng)
         start = f"{int(rng.integers(2000, 2024))}-{int(rng.integers(1, 13)):02d}-01"
         cloud = float(rng.uniform(0.4, 0.8))
         region_seed = int(rng.integers(2**31))

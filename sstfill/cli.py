@@ -155,4 +155,4 @@ def evaluate(
     else:
         from rich.console import Console
 
-        Console().print(render_table(report))
+        Console(width=None if sys.stdout.isatty() else 120).print(render_table(report))

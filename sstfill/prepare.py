@@ -84,11 +84,9 @@ def prepare(daily_inputs: Sequence[str | os.PathLike], target_inputs: Sequence[s
         log.warning("%d month(s) of daily input have no target and are left out", skipped)
 
     land, land_source = resolve_land(daily, land_mask)
-    target_values = {}
-    for m in months:
-        target_values[(m.year, m.month)] = np.asarray(target.isel(time=target_index[(m.year, m.month)]).values, np.float32)
+    used = target.isel(time=[target_index[(m.year, m.month)] for m in months])
     # The target is gap-free over ocean: where it is missing in any month, there is no truth to learn from.
-    land = land | np.any([~np.isfinite(t) for t in target_values.values()], axis=0)
+    land = land | np.asarray(used.isnull().any("time").values)
     ocean = ~land
     log.info("land from %s (and where the target has no value): %.1f%% of the grid", land_source, 100 * land.mean())
 
@@ -110,7 +108,8 @@ def prepare(daily_inputs: Sequence[str | os.PathLike], target_inputs: Sequence[s
         padded = padded_days_mask(months)
         for index, month in enumerate(track(months, description="preparing months")):
             fields = load_month(daily.sst, month, ocean, sigma_px=baseline_sigma_px, periodic_x=daily.periodic_x)
-            truth = np.where(ocean, target_values[(month.year, month.month)], np.nan).astype(np.float32)
+            truth_month = np.asarray(target.isel(time=target_index[(month.year, month.month)]).values, np.float32)
+            truth = np.where(ocean, truth_month, np.nan).astype(np.float32)
             input_moments.add(fields.slots - fields.baseline)
             target_moments.add(truth - fields.baseline)
             writer.write_month(index, year=month.year, month=month.month, padded=padded[index], daily=fields.slots,

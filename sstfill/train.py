@@ -19,7 +19,7 @@ from sstfill.data.dataset import TileDataset, pooled_normalisation, split_window
 from sstfill.device import resolve_device, seed_everything
 from sstfill.errors import InputError
 from sstfill.io.store import open_store
-from sstfill.model.loss import gaussian_nll, masked_mse
+from sstfill.model.loss import gaussian_nll, masked_mse, training_loss
 from sstfill.progress import is_interactive, track
 
 log = logging.getLogger(__name__)
@@ -101,7 +101,7 @@ def train(stores: Sequence[str | Path], out: str | Path, *, config: TrainConfig 
         total = 0.0
         for batch in _batches(train_loader, torch_device):
             mean, log_var = _forward(model, batch)
-            loss = gaussian_nll(mean, log_var, batch["target"], batch["loss_mask"])
+            loss = training_loss(mean, log_var, batch["target"], batch["loss_mask"])
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)

@@ -20,6 +20,11 @@ class VideoEncoder(nn.Module):
             raise ValueError(f"patch_size must be three positive ints (Pt, Ph, Pw), got {patch_size}")
         self.proj = nn.Conv3d(2, embed_dim, kernel_size=self.patch_size, stride=self.patch_size)
         self.norm = nn.LayerNorm(embed_dim)
+        # Beyond the design doc: the Conv3d embedding is linear in (value, validity), and the
+        # temporal pooling that follows is a weighted sum, so without a non-linearity here a
+        # token cannot express "pixel p was missing while its neighbour q was warm" (a product
+        # of validity and value), which is what corrects a composite biased by its gaps.
+        self.mlp = nn.Sequential(nn.Linear(embed_dim, 2 * embed_dim), nn.GELU(), nn.Linear(2 * embed_dim, embed_dim))
         self.dropout = nn.Dropout(dropout)
 
     def forward(self, x: Tensor, mask: Tensor) -> tuple[Tensor, tuple[int, int, int]]:
@@ -36,5 +41,5 @@ class VideoEncoder(nn.Module):
         x_valid = torch.where(valid, x, torch.zeros((), dtype=x.dtype, device=x.device))
         z = self.proj(torch.cat((x_valid, valid.to(x.dtype)), dim=1))  # (B, D, T', H', W')
         grid = (z.shape[2], z.shape[3], z.shape[4])
-        tokens = z.flatten(2).transpose(1, 2)  # (B, N, D)
-        return self.dropout(self.norm(tokens)), grid
+        tokens = self.norm(z.flatten(2).transpose(1, 2))  # (B, N, D)
+        return self.dropout(tokens + self.mlp(tokens)), grid

@@ -1,0 +1,43 @@
+import pytest
+import torch
+
+from sstfill.checkpoint import build_model, load_model, save_model
+from sstfill.config import DataContract, ModelConfig
+from sstfill.device import resolve_device
+from sstfill.errors import CheckpointError, DeviceError
+
+
+def test_model_file_round_trip_is_weights_only(tmp_path):
+    config, contract = ModelConfig(embed_dim=16, hidden=16, depth=1), DataContract(tile_size=32, grid_spacing_deg=[0.25])
+    model = build_model(config, contract)
+    model.set_normalisation(0.1, 0.5, -0.01, 0.2)
+    path = tmp_path / "m.pt"
+    model_id = save_model(path, model, config, contract, {"note": torch.tensor(1.0).item()})
+    payload = torch.load(path, weights_only=True)  # raises if anything but tensors and plain values is inside
+    assert payload["format"] == "sstfill-model" and payload["sstfill_version"]
+    loaded = load_model(path)
+    assert loaded.model_id == model_id and loaded.contract == contract and loaded.config == config
+    assert float(loaded.model.input_std) == pytest.approx(0.5)
+    for name, value in model.state_dict().items():
+        assert torch.equal(value, loaded.model.state_dict()[name]), name
+
+
+def test_bad_model_files(tmp_path):
+    with pytest.raises(CheckpointError, match="found nothing"):
+        load_model(tmp_path / "none.pt")
+    (tmp_path / "junk.pt").write_bytes(b"not a model")
+    with pytest.raises(CheckpointError, match="could not read"):
+        load_model(tmp_path / "junk.pt")
+    torch.save({"weights": torch.zeros(1)}, tmp_path / "other.pt")
+    with pytest.raises(CheckpointError, match="another kind of file"):
+        load_model(tmp_path / "other.pt")
+
+
+def test_device_resolution():
+    assert resolve_device("cpu").type == "cpu"
+    assert resolve_device("auto").type == ("cuda" if torch.cuda.is_available() else "cpu")
+    with pytest.raises(DeviceError, match="expected a device"):
+        resolve_device("tpu:0")
+    if not torch.cuda.is_available():
+        with pytest.raises(DeviceError, match="no usable CUDA"):
+            resolve_device("cuda:1")
