@@ -1,7 +1,52 @@
 """Patch embedding of a gappy daily video (design doc, step 1: VideoEncoder)."""
 
+import math
+
 import torch
+import torch.nn.functional as F
 from torch import Tensor, nn
+
+# Gaussian widths (pixels) of the daily neighbourhood channels; see DailyNeighbourhood.
+NEIGHBOURHOOD_SIGMAS_PX = (2.0, 6.0)
+
+
+class DailyNeighbourhood(nn.Module):
+    """Fixed (not learned) normalised convolution of each day, at a few spatial scales.
+
+    Beyond the design doc, measured to help: a pixel's composite is wrong because of the days
+    it was missing, and what it would have shown on those days is best told by its neighbours
+    seen on the same day. The patch embedding only sees its own 4x4 pixels, and the days are
+    pooled before any spatial mixing, so each day is given, per pixel, the Gaussian-weighted
+    mean of that day's valid values around it and the weight behind that mean.
+    """
+
+    def __init__(self, sigmas_px: tuple[float, ...] = NEIGHBOURHOOD_SIGMAS_PX):
+        super().__init__()
+        for i, sigma in enumerate(sigmas_px):
+            radius = max(1, math.ceil(2.5 * sigma))
+            offsets = torch.arange(-radius, radius + 1, dtype=torch.float32)
+            kernel = torch.exp(-0.5 * (offsets / sigma) ** 2)
+            self.register_buffer(f"kernel_{i}", kernel / kernel.sum(), persistent=False)
+        self.n_scales = len(sigmas_px)
+
+    @property
+    def channels(self) -> int:
+        return 2 * self.n_scales
+
+    def forward(self, values: Tensor, valid: Tensor) -> Tensor:
+        """values, valid (B, 1, T, H, W) with values zero where not valid -> (B, 2 * scales, T, H, W)."""
+        b, _, t, h, w = values.shape
+        planes = torch.cat((values, valid), dim=1).transpose(1, 2).reshape(b * t, 2, h, w)
+        out = []
+        for i in range(self.n_scales):
+            kernel = getattr(self, f"kernel_{i}")
+            r = kernel.numel() // 2
+            smooth = F.conv2d(planes.reshape(b * t * 2, 1, h, w), kernel.view(1, 1, 1, -1), padding=(0, r))
+            smooth = F.conv2d(smooth, kernel.view(1, 1, -1, 1), padding=(r, 0)).reshape(b * t, 2, h, w)
+            weight = smooth[:, 1:2]
+            mean = torch.where(weight > 1e-3, smooth[:, 0:1] / weight.clamp_min(1e-3), torch.zeros_like(weight))
+            out += [mean, weight]
+        return torch.cat(out, dim=1).reshape(b, t, self.channels, h, w).transpose(1, 2)
 
 
 class VideoEncoder(nn.Module):
@@ -10,7 +55,8 @@ class VideoEncoder(nn.Module):
     Design doc, step 1: "Masked pixels are removed but their locations are preserved".
     Missing values are replaced by zero with ``torch.where`` (not multiplied by the mask,
     which would let NaN through) and the validity mask rides along as a second channel,
-    so a token knows both what was seen and where nothing was.
+    so a token knows both what was seen and where nothing was. The daily neighbourhood
+    channels (DailyNeighbourhood) ride along too.
     """
 
     def __init__(self, patch_size: tuple[int, int, int] = (1, 4, 4), embed_dim: int = 64, dropout: float = 0.1):
@@ -18,12 +64,13 @@ class VideoEncoder(nn.Module):
         self.patch_size = tuple(int(p) for p in patch_size)
         if len(self.patch_size) != 3 or min(self.patch_size) < 1:
             raise ValueError(f"patch_size must be three positive ints (Pt, Ph, Pw), got {patch_size}")
-        self.proj = nn.Conv3d(2, embed_dim, kernel_size=self.patch_size, stride=self.patch_size)
+        self.neighbourhood = DailyNeighbourhood()
+        in_channels = 2 + self.neighbourhood.channels
+        self.proj = nn.Conv3d(in_channels, embed_dim, kernel_size=self.patch_size, stride=self.patch_size)
         self.norm = nn.LayerNorm(embed_dim)
-        # Beyond the design doc: the Conv3d embedding is linear in (value, validity), and the
-        # temporal pooling that follows is a weighted sum, so without a non-linearity here a
-        # token cannot express "pixel p was missing while its neighbour q was warm" (a product
-        # of validity and value), which is what corrects a composite biased by its gaps.
+        # Beyond the design doc: the Conv3d embedding is linear in its inputs, and the temporal
+        # pooling that follows is a weighted sum, so without a non-linearity here a token cannot
+        # express products such as "this pixel was missing while its neighbours were warm".
         self.mlp = nn.Sequential(nn.Linear(embed_dim, 2 * embed_dim), nn.GELU(), nn.Linear(2 * embed_dim, embed_dim))
         self.dropout = nn.Dropout(dropout)
 
@@ -37,9 +84,10 @@ class VideoEncoder(nn.Module):
         pt, ph, pw = self.patch_size
         if t % pt or h % ph or w % pw:
             raise ValueError(f"video (T, H, W) = {(t, h, w)} is not a multiple of the patch size {self.patch_size}")
-        valid = ~mask
-        x_valid = torch.where(valid, x, torch.zeros((), dtype=x.dtype, device=x.device))
-        z = self.proj(torch.cat((x_valid, valid.to(x.dtype)), dim=1))  # (B, D, T', H', W')
+        valid = (~mask).to(x.dtype)
+        x_valid = torch.where(mask, torch.zeros((), dtype=x.dtype, device=x.device), x)
+        features = torch.cat((x_valid, valid, self.neighbourhood(x_valid, valid)), dim=1)
+        z = self.proj(features)  # (B, D, T', H', W')
         grid = (z.shape[2], z.shape[3], z.shape[4])
         tokens = self.norm(z.flatten(2).transpose(1, 2))  # (B, N, D)
         return self.dropout(tokens + self.mlp(tokens)), grid

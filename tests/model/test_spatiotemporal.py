@@ -87,10 +87,13 @@ def test_gradients_reach_every_parameter_and_stay_finite(batch_factory):
     batch = batch_factory(b=2, m=2, h=8, w=8)  # NaN at every missing pixel
     mean, log_var = model(**batch)
     (mean.square().mean() + log_var.square().mean()).backward()
+    # softmax is shift-invariant, so the day score's final bias has exactly zero gradient
+    shift_invariant = {"temporal.day_score.3.bias"}
     for name, parameter in model.named_parameters():
         assert parameter.grad is not None, name
         assert bool(torch.isfinite(parameter.grad).all()), name
-        assert float(parameter.grad.abs().sum()) > 0.0, name
+        if name not in shift_invariant:
+            assert float(parameter.grad.abs().sum()) > 0.0, name
 
 
 def test_tiny_model_overfits_one_sample(batch_factory):
