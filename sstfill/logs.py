@@ -4,8 +4,21 @@ from __future__ import annotations
 
 import logging
 import os
+import sys
 
 from sstfill.progress import is_interactive
+
+
+class _StderrHandler(logging.StreamHandler):
+    """Writes to whatever sys.stderr is at the time of each record (test runners swap it)."""
+
+    @property
+    def stream(self):
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, value) -> None:
+        pass
 
 
 def setup_logging(verbose: bool = False, quiet: bool = False) -> None:
@@ -19,7 +32,7 @@ def setup_logging(verbose: bool = False, quiet: bool = False) -> None:
         handler: logging.Handler = RichHandler(show_path=False, rich_tracebacks=False)
         handler.setFormatter(logging.Formatter("%(message)s"))
     else:
-        handler = logging.StreamHandler()
+        handler = _StderrHandler()
         handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     root.addHandler(handler)
     root.setLevel(logging.WARNING)

@@ -16,7 +16,8 @@ from sstfill.data.months import MAX_DAYS, group_months, load_month, padded_days_
 from sstfill.errors import InputError
 from sstfill.io.land import resolve_land
 from sstfill.io.output import check_output_path, replace_atomically, temporary_path
-from sstfill.io.read import expand_paths, find_sst_variable, open_daily, open_dataset, standardise, to_kelvin
+from sstfill.io.read import (check_valid_data, expand_paths, find_sst_variable, open_daily, open_dataset, standardise,
+                             to_kelvin)
 from sstfill.io.store import StoreWriter
 from sstfill.progress import track
 
@@ -82,6 +83,7 @@ def prepare(daily_inputs: Sequence[str | os.PathLike], target_inputs: Sequence[s
     skipped = len(group_months(daily.sst["time"])) - len(months)
     if skipped:
         log.warning("%d month(s) of daily input have no target and are left out", skipped)
+    check_valid_data(daily, months)
 
     land, land_source = resolve_land(daily, land_mask)
     used = target.isel(time=[target_index[(m.year, m.month)] for m in months])

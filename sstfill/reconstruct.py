@@ -17,13 +17,14 @@ import torch
 
 from sstfill.checkpoint import LoadedModel, load_model
 from sstfill.data.dataset import Normalisation, window_inputs
-from sstfill.data.months import MonthFields, group_months, load_month, month_bounds, month_of_year, month_windows, padded_days_mask
+from sstfill.data.months import (Month, MonthFields, group_months, load_month, month_bounds, month_of_year, month_windows,
+                                 padded_days_mask)
 from sstfill.data.tiling import Stitcher, blend_weights, extract, tile_grid
 from sstfill.device import resolve_device
 from sstfill.errors import InputError
 from sstfill.io.land import resolve_land
-from sstfill.io.output import check_output_path, replace_atomically, temporary_path
-from sstfill.io.read import open_daily
+from sstfill.io.output import atomic_output, check_output_path
+from sstfill.io.read import DailyInput, check_valid_data, one_line, open_daily
 from sstfill.io.write import MonthlyWriter, OutputInfo
 from sstfill.progress import track
 
@@ -70,49 +71,55 @@ def reconstruct(inputs: Sequence[str | os.PathLike] | str | os.PathLike, out: st
                 model: str | Path | None = None, device: str = "auto", variable: str | None = None,
                 min_quality: int | None = 4, land_mask: str | Path | None = None, batch_size: int = 8,
                 pack: bool = False, overwrite: bool = False, history: str = "sstfill reconstruct") -> Path:
-    """Reconstruct gap-free monthly SST from daily files; write CF NetCDF to `out`."""
+    """Reconstruct gap-free monthly SST from daily files; write CF NetCDF to `out`.
+
+    Every check that can fail (inputs, output path, model, valid data, land) runs before
+    the output is created; the output is written beside `out` and renamed when complete.
+    """
     out = Path(out)
     daily = open_daily(inputs, variable=variable, min_quality=min_quality)
     check_output_path(out, [Path(p) for p in daily.sources], overwrite=overwrite)
     torch_device = resolve_device(device)
     loaded = load_model(model, torch_device)
+    months = group_months(daily.sst["time"])
+    validity = check_valid_data(daily, months)
     land, land_source = resolve_land(daily, land_mask)
     ocean = ~land
-    if not ocean.any():
-        raise InputError(f"expected some ocean pixels with valid SST in {', '.join(daily.sources)}, found none; "
-                         "check the variable, its fill value and --min-quality")
-    months = group_months(daily.sst["time"])
+    if not (ocean & validity.observed).any():
+        raise InputError(
+            f"expected valid SST over the ocean in {daily.sources_text}, found valid values only where the land mask "
+            f"({land_source}) says land; check that the land mask matches the input (1 = land) or omit --land-mask"
+        )
     starts, ends = month_bounds(months, daily.calendar, daily.sst["time"].values)
-    log.info("reconstructing %d month(s) on a %dx%d grid%s with model %s", len(months), daily.lat.size, daily.lon.size,
-             " (global, longitude wraps)" if daily.periodic_x else "", loaded.model_id)
-    info = OutputInfo(standard_name=daily.standard_name if daily.standard_name.startswith("sea_surface") else
-                      "sea_surface_temperature", calendar=daily.calendar, history=history, model_id=loaded.model_id,
-                      sources=daily.sources, land_source=land_source, pack=pack)
-    tmp = temporary_path(out)
-    writer = MonthlyWriter(tmp, daily.lat, daily.lon, starts, ends, info)
-    try:
-        index = 0
-        windows = month_windows(months, loaded.contract.months_per_window)
-        for window in track(windows, description="reconstructing"):
-            fields = [_load(daily, m, ocean, loaded) for m in window]
-            sst, uncertainty = predict_window(loaded, fields, land, window, periodic_x=daily.periodic_x,
-                                              device=torch_device, batch_size=batch_size)
-            for m, f in enumerate(fields):
-                writer.write(index, sst[m], uncertainty[m], f.nobs)
-                index += 1
-        writer.close()
-        replace_atomically(tmp, out)
-    finally:
-        writer.close()
-        tmp.unlink(missing_ok=True)
+    log.info("reconstructing %d month(s) on a %dx%d grid%s with model %s; land from %s", len(months), daily.lat.size,
+             daily.lon.size, " (global, longitude wraps)" if daily.periodic_x else "", loaded.model_id, land_source)
+    info = OutputInfo(standard_name=daily.standard_name, calendar=daily.calendar, history=history,
+                      model_id=loaded.model_id, sources=daily.sources, land_source=land_source, pack=pack)
+    with atomic_output(out) as tmp:
+        writer = MonthlyWriter(tmp, daily.lat, daily.lon, starts, ends, info)
+        try:
+            index = 0
+            windows = month_windows(months, loaded.contract.months_per_window)
+            for window in track(windows, description="reconstructing"):
+                fields = [_load(daily, m, ocean, loaded) for m in window]
+                sst, uncertainty = predict_window(loaded, fields, land, window, periodic_x=daily.periodic_x,
+                                                  device=torch_device, batch_size=batch_size)
+                for m, f in enumerate(fields):
+                    writer.write(index, sst[m], uncertainty[m], f.nobs)
+                    index += 1
+        finally:
+            writer.close()
     log.info("wrote %s", out)
     return out
 
 
-def _load(daily, month, ocean: np.ndarray, loaded: LoadedModel) -> MonthFields:
+def _load(daily: DailyInput, month: Month, ocean: np.ndarray, loaded: LoadedModel) -> MonthFields:
     try:
         return load_month(daily.sst, month, ocean, sigma_px=loaded.contract.baseline_sigma_px, periodic_x=daily.periodic_x,
                           max_days=loaded.contract.max_days)
     except ValueError as exc:
         raise InputError(f"expected valid SST over ocean in {month.label}, found none ({exc}); "
                          "drop that month from the input or lower --min-quality") from exc
+    except (OSError, RuntimeError) as exc:  # netCDF/HDF5 errors while reading the month
+        raise InputError(f"could not read the SST of {month.label} from {daily.sources_text} ({one_line(exc)}); "
+                         "check the files are complete (re-download or regenerate them)") from exc

@@ -109,7 +109,7 @@ def test_truncated_file_is_an_input_error(tmp_path):
 
 
 def test_missing_paths_and_empty_globs(tmp_path):
-    with pytest.raises(InputError, match="does not exist"):
+    with pytest.raises(InputError, match="expected an input file.*found nothing"):
         expand_paths([tmp_path / "none.nc"])
     with pytest.raises(InputError, match="matching"):
         expand_paths([str(tmp_path / "*.nc")])
@@ -135,3 +135,62 @@ def test_global_longitude_detection():
     assert is_global_longitude(np.arange(0.5, 360, 1.0))
     assert is_global_longitude(np.arange(-179.875, 180, 0.25))
     assert not is_global_longitude(np.arange(160, 200, 0.25))
+
+
+def test_scalar_time_of_a_one_day_file_becomes_a_time_dimension(tmp_path):
+    for day in (1, 2):
+        ds = cube(n_days=1, start=f"2021-01-0{day}").isel(time=0)  # time left as a scalar coordinate
+        assert "time" not in ds["sst"].dims
+        write(ds, tmp_path / f"day{day}.nc")
+    daily = open_daily(tmp_path)
+    assert daily.sst.sizes["time"] == 2 and list(daily.sst["time"].dt.day.values) == [1, 2]
+
+
+def test_other_time_names_and_undecodable_times(tmp_path):
+    daily = open_daily(write(cube().rename({"time": "valid_time"}), tmp_path / "era5.nc"))
+    assert daily.sst.dims == ("time", "lat", "lon")
+    ds = cube()
+    ds["time"] = ("time", np.arange(5.0), {"units": "furlongs since the start"})
+    with pytest.raises(InputError, match="expected CF time in .*found times that cannot be decoded.*'furlongs since"):
+        open_daily(write(ds, tmp_path / "bad_time.nc"))
+
+
+def test_longitudes_across_the_date_line_are_unwrapped(tmp_path):
+    ds = cube(nx=6).assign_coords(lon=[170.0, 174.0, 178.0, -178.0, -174.0, -170.0])
+    daily = open_daily(write(ds, tmp_path / "a.nc"))
+    np.testing.assert_array_equal(daily.lon, [170.0, 174.0, 178.0, 182.0, 186.0, 190.0])
+    assert not daily.periodic_x
+
+
+def test_land_mask_variable_with_time_fraction_or_percent(tmp_path):
+    ds = cube()
+    lsm = np.zeros((5, 4, 6), np.float32)
+    lsm[:, 0, :2] = 0.8
+    ds["lsm"] = (("time", "lat", "lon"), lsm, {"units": "(0 - 1)"})  # ERA5: a land fraction at every time
+    land = open_daily(write(ds, tmp_path / "a.nc")).land
+    assert land.shape == (4, 6) and land[0, :2].all() and land.sum() == 2
+    ds = cube()
+    ds["sftlf"] = (("lat", "lon"), np.where(np.arange(6) < 3, 100.0, 20.0)[None].repeat(4, 0), {"units": "%"})
+    assert open_daily(write(ds, tmp_path / "b.nc")).land.sum() == 12
+    ds = cube()
+    ds["mask"] = (("lat", "lon"), np.ones((4, 6)), {"standard_name": "sea_binary_mask"})
+    assert not open_daily(write(ds, tmp_path / "c.nc")).land.any()
+
+
+def test_validity_is_counted_per_day_in_time_order(tmp_path):
+    write(cube(n_days=3, start="2021-01-04"), tmp_path / "a.nc")
+    ds = cube(n_days=3, start="2021-01-01")
+    ds["sst"][1] = np.nan
+    write(ds, tmp_path / "b.nc")
+    validity = open_daily(tmp_path).validity()
+    np.testing.assert_array_equal(validity.per_day, [23, 0, 23, 23, 23, 23])
+    assert validity.observed.sum() == 23 and not validity.observed[0, 0]
+
+
+def test_non_netcdf_files_and_hidden_files(tmp_path):
+    write(cube(), tmp_path / "a.nc")
+    (tmp_path / ".a.nc.123.tmp.nc").write_bytes(b"partial")  # a temporary file left by a killed run
+    assert len(open_daily(tmp_path).sources) == 1
+    (tmp_path / "readme.nc").write_text("not data")
+    with pytest.raises(InputError, match="neither NetCDF nor HDF5"):
+        open_daily(tmp_path)

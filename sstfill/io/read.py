@@ -18,6 +18,10 @@ An accepted input looks like this (CDL sketch; names may differ as described bel
 
 The SST variable is found by CF standard_name, then by common names (sst, analysed_sst,
 sea_surface_temperature, tos, ...); ``variable=`` overrides. Values come back in kelvin.
+The time dimension may have another name (ERA5's ``valid_time``), or be a scalar time
+coordinate of a one-day file. Longitudes that jump by 360 degrees once (160..180 then
+-180..-160) are unwrapped to a monotonic axis (160..200). The data are read one day per
+dask chunk, so nothing is loaded until a month is needed.
 """
 
 from __future__ import annotations
@@ -29,6 +33,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import dask
 import numpy as np
 import xarray as xr
 
@@ -48,18 +53,37 @@ LON_NAMES = ("lon", "longitude", "nav_lon", "LON", "LONGITUDE", "x")
 KELVIN_UNITS = {"k", "kelvin", "kelvins", "degk", "deg_k", "degrees_k"}
 CELSIUS_UNITS = {"degc", "deg_c", "celsius", "degrees_celsius", "degree_celsius", "degrees_c", "c", "°c", "deg c"}
 NETCDF_SUFFIXES = (".nc", ".nc4", ".netcdf", ".cdf")
+LAND_MASK_NAMES = ("land_mask", "lsm", "landmask", "LSM", "sftlf")
+LAND_STANDARD_NAMES = ("land_binary_mask", "land_area_fraction")
+SEA_STANDARD_NAMES = ("sea_binary_mask", "sea_area_fraction")
+
+
+@dataclass(frozen=True)
+class Validity:
+    """Where and when the input has valid values: one pass over the data."""
+
+    observed: np.ndarray  # (lat, lon) bool, True where at least one day is valid
+    per_day: np.ndarray  # (time,) int64, valid pixels on each day, in time order
+
+    @property
+    def total(self) -> int:
+        return int(self.per_day.sum())
 
 
 @dataclass
 class DailyInput:
     """Daily SST on the input's own grid, lazily loaded, in kelvin, NaN where not valid."""
 
-    sst: xr.DataArray  # (time, lat, lon), float32 kelvin
+    sst: xr.DataArray  # (time, lat, lon), float32 kelvin, one day per dask chunk
     variable: str
     standard_name: str
     sources: list[str]
     land: np.ndarray | None = None  # (lat, lon) True on land, when the file carries a mask
     attrs: dict = field(default_factory=dict)
+    min_quality: int | None = None  # the quality_level threshold applied, None when the input had none
+    pieces: list[tuple[str, xr.DataArray]] = field(default_factory=list, repr=False)  # per file, in file order
+    order: np.ndarray | None = field(default=None, repr=False)  # sorts the concatenated pieces by time
+    _validity: Validity | None = field(default=None, repr=False)
 
     @property
     def lat(self) -> np.ndarray:
@@ -77,6 +101,22 @@ class DailyInput:
     def calendar(self) -> str:
         return time_calendar(self.sst["time"])
 
+    @property
+    def sources_text(self) -> str:
+        """The input files, shortened to the first one and a count when there are many."""
+        if len(self.sources) <= 3:
+            return ", ".join(self.sources)
+        return f"{self.sources[0]} and {len(self.sources) - 1} more files"
+
+    def validity(self) -> Validity:
+        """Pixels ever valid and valid pixels per day: one lazy pass over the data, cached.
+
+        Reads each file in turn, so a file whose data cannot be read is named in the error.
+        """
+        if self._validity is None:
+            self._validity = scan_validity(self)
+        return self._validity
+
 
 def expand_paths(inputs: Sequence[str | os.PathLike]) -> list[Path]:
     """Files named by paths, directories (their NetCDF files) and glob patterns, in a stable order."""
@@ -85,7 +125,8 @@ def expand_paths(inputs: Sequence[str | os.PathLike]) -> list[Path]:
         text = str(item)
         path = Path(text)
         if path.is_dir():
-            matches = sorted(p for p in path.iterdir() if p.suffix.lower() in NETCDF_SUFFIXES)
+            matches = sorted(p for p in path.iterdir()
+                             if p.suffix.lower() in NETCDF_SUFFIXES and p.is_file() and not p.name.startswith("."))
             if not matches:
                 raise InputError(f"expected NetCDF files (*.nc) in directory {text}, found none; point to the files directly")
             found.extend(matches)
@@ -97,22 +138,61 @@ def expand_paths(inputs: Sequence[str | os.PathLike]) -> list[Path]:
                 raise InputError(f"expected files matching {text!r}, found none; check the pattern")
             found.extend(matches)
         else:
-            raise InputError(f"input file {text} does not exist; check the path")
+            raise InputError(f"expected an input file at {text}, found nothing; check the path")
     unique = list(dict.fromkeys(p.resolve() for p in found))
     return unique
 
 
 def open_dataset(path: Path, chunks: dict | None = None) -> xr.Dataset:
-    """Open one NetCDF file lazily, turning a library failure into an InputError."""
+    """Open one NetCDF file lazily (nothing is read but coordinates), failures as InputError.
+
+    Without ``chunks`` the variables are lazily indexed arrays; ``standardise`` turns the
+    SST into one dask chunk per day.
+    """
+    if path.is_dir():
+        raise InputError(f"expected a NetCDF file at {path}, found a directory; name the files in it or a glob")
     if not path.is_file():
         raise InputError(f"expected a NetCDF file at {path}, found nothing; check the path")
+    if not _looks_like_netcdf(path):
+        raise InputError(f"expected a NetCDF file at {path}, found a file that is neither NetCDF nor HDF5; "
+                         "pass the NetCDF files only (check a glob or directory for other files)")
     try:
-        return xr.open_dataset(path, chunks=chunks if chunks is not None else {}, mask_and_scale=True)
+        return xr.open_dataset(path, chunks=chunks, mask_and_scale=True)
     except Exception as exc:  # netCDF4/HDF5 raise many types for truncated or foreign files
+        failure = exc
+    try:  # is it only the times?
+        xr.open_dataset(path, decode_times=False).close()
+    except Exception:
         raise InputError(
-            f"could not read {path} as NetCDF ({type(exc).__name__}: {exc}); "
+            f"could not read {path} as NetCDF ({one_line(failure)}); "
             "check the file is a complete NetCDF file (re-download or regenerate it)"
-        ) from exc
+        ) from failure
+    raise InputError(
+        f"expected CF time in {path} (units such as 'days since 1981-01-01' and a CF calendar), found times that "
+        f"cannot be decoded ({one_line(failure)}); fix the time variable's units and calendar attributes"
+    ) from failure
+
+
+def _looks_like_netcdf(path: Path) -> bool:
+    """NetCDF classic/64-bit/CDF5 magic at the start, or an HDF5 superblock where HDF5 may put it."""
+    try:
+        with path.open("rb") as f:
+            head = f.read(4)
+            if head[:3] == b"CDF" and head[3:4] in (b"\x01", b"\x02", b"\x05"):
+                return True
+            for offset in (0, 512, 1024, 2048, 4096):
+                f.seek(offset)
+                if f.read(8) == b"\x89HDF\r\n\x1a\n":
+                    return True
+    except OSError:
+        return True  # let the library report it
+    return False
+
+
+def one_line(exc: BaseException) -> str:
+    """An exception as 'Type: message' on one line, for error messages."""
+    text = " ".join(str(exc).split())
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
 
 
 def find_sst_variable(ds: xr.Dataset, variable: str | None = None, *, where: str = "input") -> str:
@@ -137,18 +217,16 @@ def find_sst_variable(ds: xr.Dataset, variable: str | None = None, *, where: str
 
 
 def _find_coord(ds: xr.Dataset, names: Sequence[str], standard_name: str) -> str | None:
-    for name, var in ds.variables.items():
-        if var.attrs.get("standard_name") == standard_name:
-            return str(name)
-    for name in names:
-        if name in ds.variables:
-            return name
-    return None
+    """The latitude or longitude variable: by standard_name, else by name; among those, 1-D before 2-D."""
+    found = [str(n) for n, v in ds.variables.items() if v.attrs.get("standard_name") == standard_name]
+    found = found or [n for n in names if n in ds.variables]
+    found.sort(key=lambda n: ds[n].ndim != 1)  # stable: keeps the order above among equals
+    return found[0] if found else None
 
 
 def standardise(ds: xr.Dataset, variable: str, *, where: str) -> xr.DataArray:
-    """Return the SST variable as (time, lat, lon) with coordinates named lat/lon."""
-    da = ds[variable]
+    """Return the variable as (time, lat, lon), one dask chunk per day, coordinates named time/lat/lon."""
+    da = ds[variable].reset_coords(drop=True)
     lat_name = _find_coord(ds, LAT_NAMES, "latitude")
     lon_name = _find_coord(ds, LON_NAMES, "longitude")
     if lat_name is None or lon_name is None:
@@ -157,21 +235,24 @@ def standardise(ds: xr.Dataset, variable: str, *, where: str) -> xr.DataArray:
             "name them lat/lon or give them standard_name latitude/longitude"
         )
     if ds[lat_name].ndim != 1 or ds[lon_name].ndim != 1:
+        two_d = lat_name if ds[lat_name].ndim != 1 else lon_name
         raise InputError(
-            f"expected 1-D latitude/longitude in {where}, found 2-D {lat_name}{ds[lat_name].dims} (a curvilinear grid), "
-            "which sstfill does not support; regrid to a regular lat/lon grid first (e.g. cdo remapbil or xESMF)"
+            f"expected 1-D latitude/longitude in {where}, found {ds[two_d].ndim}-D {two_d}{ds[two_d].dims} "
+            "(a curvilinear grid), which sstfill does not support; regrid to a regular lat/lon grid first "
+            "(e.g. cdo remapbil or xESMF)"
         )
     lat_dim, lon_dim = ds[lat_name].dims[0], ds[lon_name].dims[0]
-    time_dims = [d for d in da.dims if d not in (lat_dim, lon_dim)]
-    if "time" not in da.dims:
-        candidates = [d for d in time_dims if d in ds.coords and (np.issubdtype(ds[d].dtype, np.datetime64) or ds[d].dtype == object)]
-        if len(candidates) != 1:
-            raise InputError(
-                f"expected {variable!r} in {where} to have a time dimension, found dimensions {da.dims}; "
-                "sstfill needs daily fields (time, lat, lon)"
-            )
-        da = da.rename({candidates[0]: "time"})
-        time_dims = ["time"]
+    if lat_dim == lon_dim:
+        raise InputError(
+            f"expected latitude and longitude on two dimensions in {where}, found both along {lat_dim!r} "
+            "(an unstructured or point grid), which sstfill does not support; regrid to a regular lat/lon grid first"
+        )
+    if lat_dim not in da.dims or lon_dim not in da.dims:
+        raise InputError(
+            f"expected {variable!r} in {where} to vary along {lat_dim!r} and {lon_dim!r} (its latitude and longitude), "
+            f"found dimensions {da.dims}; pass the SST variable with --var"
+        )
+    da = _time_dimension(ds, da, variable, lat_dim, lon_dim, where=where)
     extra = [d for d in da.dims if d not in ("time", lat_dim, lon_dim)]
     for dim in extra:
         if da.sizes[dim] != 1:
@@ -180,23 +261,64 @@ def standardise(ds: xr.Dataset, variable: str, *, where: str) -> xr.DataArray:
                 f"select one level of {dim!r} first (e.g. ncks -d {dim},0)"
             )
         da = da.isel({dim: 0}, drop=True)
-    da = da.rename({lat_dim: "lat", lon_dim: "lon"})
-    if lat_name != lat_dim:
-        da = da.drop_vars(lat_name, errors="ignore")
-    if lon_name != lon_dim:
-        da = da.drop_vars(lon_name, errors="ignore")
-    da = da.assign_coords(lat=("lat", np.asarray(ds[lat_name].values, dtype=np.float64)),
-                          lon=("lon", np.asarray(ds[lon_name].values, dtype=np.float64)))
-    da = da.transpose("time", "lat", "lon")
-    for name in ("lat", "lon"):
-        values = da[name].values
+    da = da.drop_vars([n for n in (lat_dim, lon_dim) if n in da.coords]).rename({lat_dim: "lat", lon_dim: "lon"})
+    lat = np.asarray(ds[lat_name].values, dtype=np.float64)
+    lon = _unwrapped_longitude(np.asarray(ds[lon_name].values, dtype=np.float64), where)
+    da = da.assign_coords(lat=("lat", lat), lon=("lon", lon)).transpose("time", "lat", "lon")
+    for name, values in (("lat", lat), ("lon", lon)):
         steps = np.diff(values)
         if values.size > 1 and not (np.all(steps > 0) or np.all(steps < 0)):
             raise InputError(
                 f"expected {name} in {where} to be strictly monotonic, found repeated or unordered values; "
                 f"sort the file along {name} (e.g. cdo or xarray sortby)"
             )
+    return da.chunk({"time": 1, "lat": -1, "lon": -1})
+
+
+def _time_dimension(ds: xr.Dataset, da: xr.DataArray, variable: str, lat_dim: str, lon_dim: str, *,
+                    where: str) -> xr.DataArray:
+    """The variable with its time dimension named "time": another name (valid_time), or a scalar time made a dimension."""
+    if "time" not in da.dims:
+        others = [d for d in da.dims if d not in (lat_dim, lon_dim)]
+        candidates = [d for d in others if d in ds.coords and _is_datetime(ds[d])]
+        scalars = [str(n) for n, c in ds.coords.items() if c.ndim == 0 and _is_datetime(c)]
+        if len(candidates) == 1:
+            da = da.rename({candidates[0]: "time"})
+        elif not candidates and len(scalars) == 1:
+            da = da.expand_dims(time=[ds[scalars[0]].values[()]])
+        else:
+            raise InputError(
+                f"expected {variable!r} in {where} to have a time dimension, found dimensions {da.dims}"
+                f"{' and no time coordinate' if not candidates else ''}; sstfill needs daily fields (time, lat, lon): "
+                "add the date as a time dimension (e.g. xarray expand_dims or ncecat -u time)"
+            )
+    if "time" not in da.coords or not _is_datetime(da["time"]):
+        units = ds["time"].attrs.get("units") if "time" in ds.variables else None
+        raise InputError(
+            f"expected dates on the time axis of {where} (CF units such as 'days since 1981-01-01'), found "
+            f"{'units ' + repr(units) if units else 'no decodable time coordinate'}; fix the time variable's units "
+            "and calendar attributes"
+        )
     return da
+
+
+def _is_datetime(var: xr.DataArray) -> bool:
+    if np.issubdtype(var.dtype, np.datetime64):
+        return True
+    return var.dtype == object and var.size > 0 and hasattr(var.values.flat[0], "calendar")
+
+
+def _unwrapped_longitude(lon: np.ndarray, where: str) -> np.ndarray:
+    """Longitudes that cross the date line as 160..180, -180..-160 become 160..200 (monotonic)."""
+    steps = np.diff(lon)
+    if lon.size < 2 or np.all(steps > 0) or np.all(steps < 0):
+        return lon
+    unwrapped = np.unwrap(lon, period=360.0)
+    steps = np.diff(unwrapped)
+    if np.all(steps > 0) or np.all(steps < 0):
+        log.info("longitudes in %s jump by 360 degrees; using them unwrapped, %g..%g", where, unwrapped[0], unwrapped[-1])
+        return unwrapped
+    return lon
 
 
 def to_kelvin(da: xr.DataArray, *, where: str) -> xr.DataArray:
@@ -235,23 +357,51 @@ def time_calendar(time: xr.DataArray) -> str:
 
 
 def land_from_mask_variable(ds: xr.Dataset) -> np.ndarray | None:
-    """A land mask carried by the file as a 0/1 (or fraction) variable, True on land."""
-    for name in ("land_mask", "lsm", "landmask"):
-        if name in ds.data_vars:
-            values = np.asarray(ds[name].squeeze().values)
-            if values.ndim == 2:
-                return values > 0.5
+    """A land mask carried by the file, True on land, or None.
+
+    A variable named land_mask, lsm, landmask or sftlf, or with standard_name land_binary_mask,
+    land_area_fraction, sea_binary_mask or sea_area_fraction: 0/1 or a fraction (percent when
+    its units say %); land where the land fraction exceeds one half. A mask with a time
+    dimension (ERA5's lsm) is read at its first time.
+    """
+    for name, var in ds.data_vars.items():
+        standard_name = var.attrs.get("standard_name")
+        if str(name) not in LAND_MASK_NAMES and standard_name not in LAND_STANDARD_NAMES + SEA_STANDARD_NAMES:
+            continue
+        field = var.isel({d: 0 for d in var.dims if d not in _horizontal_dims(ds)})
+        values = np.asarray(field.squeeze().values, dtype=float)
+        if values.ndim != 2:
+            continue
+        if str(var.attrs.get("units", "")).strip() in ("%", "percent"):
+            values = values / 100.0
+        if standard_name in SEA_STANDARD_NAMES:
+            values = 1.0 - values
+        log.info("land from the mask variable %r in the input", str(name))
+        return np.nan_to_num(values, nan=1.0) > 0.5
     return None
 
 
-def apply_quality(da: xr.DataArray, ds: xr.Dataset, min_quality: int | None) -> xr.DataArray:
+def _horizontal_dims(ds: xr.Dataset) -> set[str]:
+    dims = set()
+    for names, standard_name in ((LAT_NAMES, "latitude"), (LON_NAMES, "longitude")):
+        name = _find_coord(ds, names, standard_name)
+        if name is not None:
+            dims.update(ds[name].dims)
+    return dims
+
+
+def apply_quality(da: xr.DataArray, ds: xr.Dataset, min_quality: int | None, *, where: str) -> tuple[xr.DataArray, bool]:
+    """Keep values whose GHRSST quality_level >= min_quality; (result, whether a threshold was applied)."""
     if min_quality is None or "quality_level" not in ds.data_vars:
-        return da
-    quality = ds["quality_level"]
-    if set(quality.dims) != {"time", *[d for d in quality.dims if d != "time"]}:
-        return da
-    quality = standardise(ds.assign(_q=quality), "_q", where="quality_level")
-    return da.where(quality.fillna(0) >= min_quality)
+        return da, False
+    try:
+        quality = standardise(ds, "quality_level", where=f"quality_level of {where}")
+    except InputError:
+        quality = None
+    if quality is None or quality.shape != da.shape:
+        log.warning("quality_level in %s is not on the SST's (time, lat, lon); it is not applied", where)
+        return da, False
+    return da.where(quality.fillna(0) >= min_quality), True
 
 
 def open_daily(inputs: Sequence[str | os.PathLike] | str | os.PathLike, *, variable: str | None = None,
@@ -263,15 +413,17 @@ def open_daily(inputs: Sequence[str | os.PathLike] | str | os.PathLike, *, varia
     if isinstance(inputs, (str, os.PathLike)):
         inputs = [inputs]
     paths = expand_paths(inputs)
-    pieces: list[xr.DataArray] = []
+    pieces: list[tuple[str, xr.DataArray]] = []
     first: xr.DataArray | None = None
     names: list[str] = []
     land = None
+    quality_applied = False
     for path in paths:
         ds = open_dataset(path)
         where = str(path)
         name = find_sst_variable(ds, variable, where=where)
-        da = apply_quality(standardise(ds, name, where=where), ds, min_quality)
+        da, applied = apply_quality(standardise(ds, name, where=where), ds, min_quality, where=where)
+        quality_applied |= applied
         da = to_kelvin(da, where=where)
         if first is None:
             first = da
@@ -283,14 +435,63 @@ def open_daily(inputs: Sequence[str | os.PathLike] | str | os.PathLike, *, varia
                 "regrid them to a common grid or process them separately"
             )
         names.append(name)
-        pieces.append(da)
+        pieces.append((str(path), da))
     assert first is not None
-    sst = pieces[0] if len(pieces) == 1 else xr.concat(pieces, dim="time", coords="minimal", compat="override",
+    arrays = [da for _, da in pieces]
+    sst = arrays[0] if len(arrays) == 1 else xr.concat(arrays, dim="time", coords="minimal", compat="override",
                                                         join="override", combine_attrs="override")
-    sst = _sorted_unique_days(sst, paths)
+    sst, order = _sorted_unique_days(sst, paths)
     sst.attrs = dict(first.attrs)
-    return DailyInput(sst=sst, variable=names[0], standard_name=str(first.attrs.get("standard_name", "sea_surface_temperature")),
-                      sources=[str(p) for p in paths], land=land)
+    standard_name = str(first.attrs.get("standard_name", ""))
+    return DailyInput(sst=sst, variable=names[0],
+                      standard_name=standard_name if standard_name in SST_STANDARD_NAMES else "sea_surface_temperature",
+                      sources=[str(p) for p in paths], land=land, min_quality=min_quality if quality_applied else None,
+                      pieces=pieces, order=order)
+
+
+def scan_validity(daily: DailyInput) -> Validity:
+    """One pass over the input, file by file: pixels ever valid, and valid pixels per day."""
+    pieces = daily.pieces or [(daily.sources_text, daily.sst)]
+    observed = np.zeros((daily.sst.sizes["lat"], daily.sst.sizes["lon"]), dtype=bool)
+    counts = []
+    for source, da in pieces:
+        valid = da.notnull()
+        try:
+            any_day, per_day = dask.compute(valid.any("time"), valid.sum(("lat", "lon")))
+        except (OSError, RuntimeError, ValueError) as exc:  # HDF5/netCDF errors from truncated or corrupt data
+            raise InputError(
+                f"could not read the SST values in {source} ({one_line(exc)}); "
+                "check the file is complete (re-download or regenerate it)"
+            ) from exc
+        observed |= np.asarray(any_day.values, dtype=bool)
+        counts.append(np.asarray(per_day.values, dtype=np.int64))
+    per_day = np.concatenate(counts)
+    if daily.pieces and daily.order is not None:
+        per_day = per_day[daily.order]
+    return Validity(observed=observed, per_day=per_day)
+
+
+def check_valid_data(daily: DailyInput, months: Sequence = ()) -> Validity:
+    """Stop early, before any model or output, when there is nothing to reconstruct from.
+
+    ``months`` are the months to be processed (objects with ``label`` and ``time_indices``);
+    each must hold at least one valid value.
+    """
+    validity = daily.validity()
+    quality = f", or has quality_level below --min-quality {daily.min_quality}" if daily.min_quality is not None else ""
+    if validity.total == 0:
+        raise InputError(
+            f"expected valid SST values in {daily.sources_text} (variable {daily.variable!r}), found none at all: "
+            f"every value is the fill value or NaN{quality}; check --var, the variable's _FillValue and --min-quality"
+        )
+    empty = [m.label for m in months if validity.per_day[m.time_indices].sum() == 0]
+    if empty:
+        raise InputError(
+            f"expected valid SST in every month of the input, found none in {', '.join(empty)} "
+            f"(every value is the fill value or NaN{quality}); drop those days from the input"
+            f"{' or lower --min-quality' if quality else ''}"
+        )
+    return validity
 
 
 def _grid_text(da: xr.DataArray) -> str:
@@ -298,17 +499,19 @@ def _grid_text(da: xr.DataArray) -> str:
     return f"lat {lat[0]:g}..{lat[-1]:g}, lon {lon[0]:g}..{lon[-1]:g}"
 
 
-def _sorted_unique_days(sst: xr.DataArray, paths: list[Path]) -> xr.DataArray:
+def _sorted_unique_days(sst: xr.DataArray, paths: list[Path]) -> tuple[xr.DataArray, np.ndarray]:
     order = np.argsort(sst["time"].values, kind="stable")
     if not np.all(order == np.arange(order.size)):
         sst = sst.isel(time=order)
     time = sst["time"].dt
     days = list(zip(time.year.values.tolist(), time.month.values.tolist(), time.day.values.tolist()))
-    duplicates = sorted({"%04d-%02d-%02d" % day for day, previous in zip(days[1:], days[:-1]) if day == previous})
-    if duplicates:
-        shown = ", ".join(duplicates[:5]) + (" ..." if len(duplicates) > 5 else "")
+    repeated = [day for day, previous in zip(days[1:], days[:-1]) if day == previous]
+    if repeated:
+        duplicates = sorted({"%04d-%02d-%02d" % day for day in repeated})
+        shown = ", ".join(duplicates[:5]) + (f" and {len(duplicates) - 5} more" if len(duplicates) > 5 else "")
         raise InputError(
-            f"expected one field per day, found duplicate day(s) {shown} across {len(paths)} file(s); "
-            "remove the duplicate files or days"
+            f"expected one field per day, found {len(repeated) + len(duplicates)} fields on duplicate day(s) {shown} "
+            f"across {len(paths)} file(s); remove the duplicate files or days (for sub-daily data, average to daily "
+            "means first, e.g. cdo daymean)"
         )
-    return sst
+    return sst, order

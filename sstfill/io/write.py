@@ -8,7 +8,13 @@
         float  sst(time, lat, lon) ;             monthly mean, K, standard_name of the input,
                                                  cell_methods = "time: mean", _FillValue on land
         float  sst_uncertainty(time, lat, lon) ; one standard deviation of the reconstruction, K
-        short  nobs(time, lat, lon) ;            valid daily observations in the month
+        short  nobs(time, lat, lon) ;            valid daily observations in the month,
+                                                 standard_name = "number_of_observations"
+    global attributes: CF-1.8 and ACDD-1.3 (title, summary, history, source, date_created,
+        time_coverage_*, geospatial_*), one map per zlib-compressed chunk.
+
+With ``pack`` the SST is int16 with scale_factor 0.001 K and add_offset 298.15 K, as
+GHRSST L4 analysed_sst. Checked by tests/test_cf_output.py with the IOOS compliance-checker.
 """
 
 from __future__ import annotations
@@ -26,7 +32,10 @@ from sstfill import __version__
 FLOAT_FILL = np.float32(netCDF4.default_fillvals["f4"])
 SHORT_FILL = np.int16(-32768)
 PACK_SCALE, PACK_OFFSET = 0.001, 298.15  # as GHRSST L4 analysed_sst: 265.4 K .. 330.9 K in 1 mK steps
+PACK_RANGE = (-32767, 32767)
+SST_VALID_RANGE = (260.0, 320.0)  # K; the float output's valid_min/valid_max
 TIME_UNITS = "days since 1970-01-01 00:00:00"
+STANDARD_NAME_VOCABULARY = "CF Standard Name Table v93"
 
 
 @dataclass
@@ -50,7 +59,15 @@ class MonthlyWriter:
 
     def __init__(self, path: Path, lat: np.ndarray, lon: np.ndarray, starts: np.ndarray, ends: np.ndarray, info: OutputInfo):
         self.path, self.info = path, info
-        nc = self.nc = netCDF4.Dataset(path, "w", format="NETCDF4")
+        self.nc = netCDF4.Dataset(path, "w", format="NETCDF4")
+        try:
+            self._define(lat, lon, starts, ends)
+        except BaseException:
+            self.nc.close()
+            raise
+
+    def _define(self, lat: np.ndarray, lon: np.ndarray, starts: np.ndarray, ends: np.ndarray) -> None:
+        nc, info = self.nc, self.info
         ny, nx, nt = lat.size, lon.size, len(starts)
         nc.createDimension("time", nt)
         nc.createDimension("nv", 2)
@@ -77,11 +94,12 @@ class MonthlyWriter:
         common = {"zlib": True, "complevel": 4, "chunksizes": chunks}
         if info.pack:
             sst = nc.createVariable("sst", "i2", ("time", "lat", "lon"), fill_value=SHORT_FILL, **common)
-            sst.setncatts({"scale_factor": PACK_SCALE, "add_offset": PACK_OFFSET,
-                           "valid_min": np.int16(-32767), "valid_max": np.int16(32767)})
+            sst.setncatts({"scale_factor": np.float32(PACK_SCALE), "add_offset": np.float32(PACK_OFFSET),
+                           "valid_min": np.int16(PACK_RANGE[0]), "valid_max": np.int16(PACK_RANGE[1])})
+            sst.set_auto_maskandscale(False)  # packed by _pack, so rounding and land are explicit
         else:
             sst = nc.createVariable("sst", "f4", ("time", "lat", "lon"), fill_value=FLOAT_FILL, **common)
-            sst.setncatts({"valid_min": np.float32(260.0), "valid_max": np.float32(320.0)})
+            sst.setncatts({"valid_min": np.float32(SST_VALID_RANGE[0]), "valid_max": np.float32(SST_VALID_RANGE[1])})
         sst.setncatts({
             "standard_name": info.standard_name, "long_name": "monthly mean sea surface temperature, gap-filled by sstfill",
             "units": "K", "cell_methods": "time: mean", "coverage_content_type": "modelResult",
@@ -93,7 +111,7 @@ class MonthlyWriter:
                        "units": "K", "cell_methods": "time: mean", "coverage_content_type": "qualityInformation",
                        "valid_min": np.float32(0.0), "valid_max": np.float32(50.0)})
         nobs = nc.createVariable("nobs", "i2", ("time", "lat", "lon"), fill_value=np.int16(-1), **common)
-        nobs.setncatts({"standard_name": f"{info.standard_name} number_of_observations",
+        nobs.setncatts({"standard_name": "number_of_observations",
                         "long_name": "number of days with a valid observation in the month", "units": "1",
                         "coverage_content_type": "auxiliaryInformation",
                         "valid_min": np.int16(0), "valid_max": np.int16(31)})
@@ -116,23 +134,57 @@ class MonthlyWriter:
             "product_version": __version__,
             "processing_level": "L4",
             "cdm_data_type": "Grid",
+            "standard_name_vocabulary": STANDARD_NAME_VOCABULARY,
             "time_coverage_start": _iso(starts[0]),
             "time_coverage_end": _iso(ends[-1]),
-            "geospatial_lat_min": float(np.min(lat)), "geospatial_lat_max": float(np.max(lat)),
-            "geospatial_lon_min": float(np.min(lon)), "geospatial_lon_max": float(np.max(lon)),
-            "geospatial_lat_units": "degrees_north", "geospatial_lon_units": "degrees_east",
+            "time_coverage_duration": f"P{_months_between(starts[0], ends[-1])}M",
+            "time_coverage_resolution": "P1M",
+            **geospatial_attributes(lat, lon),
         })
 
     def write(self, index: int, sst: np.ndarray, uncertainty: np.ndarray, nobs: np.ndarray) -> None:
         """Month `index`: arrays (lat, lon), NaN where there is no value (land)."""
         nc = self.nc
-        nc["sst"][index] = np.ma.masked_invalid(sst)
+        nc["sst"][index] = _pack(sst) if self.info.pack else np.ma.masked_invalid(sst)
         nc["sst_uncertainty"][index] = np.ma.masked_invalid(uncertainty)
         nc["nobs"][index] = np.ma.masked_array(nobs.astype(np.int16), mask=~np.isfinite(sst))
 
     def close(self) -> None:
         if self.nc.isopen():
             self.nc.close()
+
+
+def _pack(sst: np.ndarray) -> np.ndarray:
+    """Kelvin to int16 counts of PACK_SCALE about PACK_OFFSET, rounded and clipped; fill where NaN."""
+    finite = np.isfinite(sst)
+    counts = np.round((np.where(finite, sst, PACK_OFFSET) - np.float32(PACK_OFFSET)) / np.float32(PACK_SCALE))
+    return np.where(finite, np.clip(counts, *PACK_RANGE), SHORT_FILL).astype(np.int16)
+
+
+def geospatial_attributes(lat: np.ndarray, lon: np.ndarray) -> dict:
+    """ACDD extents of the grid's cell centres, in the input's own longitude convention
+    (-180..180, 0..360, or 160..200 past the date line), so they match the lon variable."""
+    south, north = float(np.min(lat)), float(np.max(lat))
+    west, east = float(np.min(lon)), float(np.max(lon))
+    corners = [(west, south), (east, south), (east, north), (west, north), (west, south)]
+    attrs = {
+        "geospatial_lat_min": south, "geospatial_lat_max": north,
+        "geospatial_lon_min": west, "geospatial_lon_max": east,
+        "geospatial_lat_units": "degrees_north", "geospatial_lon_units": "degrees_east",
+        "geospatial_bounds": "POLYGON ((" + ", ".join(f"{y:g} {x:g}" for x, y in corners) + "))",
+        "geospatial_bounds_crs": "EPSG:4326",  # latitude first, as the polygon above
+    }
+    for name, values in (("lat", lat), ("lon", lon)):
+        if values.size > 1:
+            attrs[f"geospatial_{name}_resolution"] = f"{float(np.median(np.abs(np.diff(values)))):g} degree"
+    return attrs
+
+
+def _months_between(start, end) -> int:
+    def year_month(t) -> int:
+        t = t if isinstance(t, cftime.datetime) else np.datetime64(t, "s").astype(datetime)
+        return t.year * 12 + t.month - 1
+    return year_month(end) - year_month(start)
 
 
 def _iso(t) -> str:
