@@ -156,3 +156,24 @@ def evaluate(
         from rich.console import Console
 
         Console(width=None if sys.stdout.isatty() else 120).print(render_table(report))
+
+
+@app.command()
+def synth(
+    out_dir: Annotated[Path, typer.Argument(help="New directory for daily input(s) and truth.nc.")],
+    region: Annotated[tuple[float, float, float, float], typer.Option(help="LAT_MIN LAT_MAX LON_MIN LON_MAX in degrees.")] = (24.0, 48.0, -80.0, -48.0),
+    resolution: Annotated[float, typer.Option(help="Grid spacing in degrees (0.05 to 1).")] = 0.25,
+    start: Annotated[str, typer.Option(help="First day (a month start), YYYY-MM-DD.")] = "2021-01-01",
+    months: Annotated[int, typer.Option(help="Number of whole months.")] = 3,
+    seed: Annotated[int, typer.Option(help="Random seed: the same seed gives the same data.")] = 0,
+    cloud_cover: Annotated[float, typer.Option(help="Mean cloud cover, 0..1.")] = 0.6,
+    calendar: Annotated[str, typer.Option(help="standard, noleap, 360_day, all_leap, ...")] = "standard",
+    form: Annotated[str, typer.Option(help="cube, ghrsst (one L3S file per day), era5 or cmip.")] = "cube",
+) -> None:
+    """Generate realistic synthetic daily gappy SST and its monthly truth."""
+    from sstfill.synth import synth as run
+
+    lat_min, lat_max, lon_min, lon_max = region
+    _run(lambda: run(out_dir, lat_min=lat_min, lat_max=lat_max, lon_min=lon_min, lon_max=lon_max,
+                     resolution_deg=resolution, start=start, months=months, seed=seed, cloud_cover=cloud_cover,
+                     calendar=calendar, form=form))

@@ -95,6 +95,14 @@ def train(stores: Sequence[str | Path], out: str | Path, *, config: TrainConfig 
     scheduler = torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=config.learning_rate, total_steps=steps, pct_start=0.1)
     best = {"loss": float("inf"), "epoch": 0, "rmse": float("nan"), "state": None}
     epochs_run = 0
+
+    def summary(epochs: int) -> dict:
+        return {
+            "config": as_dict(config), "stores": [str(Path(p).name) for p in stores], "best_epoch": best["epoch"],
+            "epochs_run": epochs, "validation_nll": best["loss"], "validation_rmse_k": best["rmse"],
+            "seconds": round(time.monotonic() - started, 1), "device": str(torch_device),
+            "slurm_job_id": os.environ.get("SLURM_JOB_ID", ""),
+        }
     for epoch in track(range(1, config.epochs + 1), description="training", log_every_s=float("inf")):
         model.train()
         train_set.epoch = epoch
@@ -115,6 +123,8 @@ def train(stores: Sequence[str | Path], out: str | Path, *, config: TrainConfig 
             # clone(): a detached view would share storage with the live weights the optimizer keeps changing
             best.update(loss=val_nll, epoch=epoch, rmse=val_rmse,
                         state={k: v.detach().clone() for k, v in model.state_dict().items()})
+            # The best model so far is on disk at once, so a job killed by its time limit still leaves one.
+            save_model(out, model, model_config, contract, summary(epoch))
         log_line = log.info if not is_interactive() or improved or epoch == config.epochs else log.debug
         log_line("epoch %d/%d: train NLL %.4f, validation NLL %.4f, RMSE %.4f K%s", epoch, config.epochs,
                  total / len(train_set), val_nll, val_rmse, " (best)" if improved else "")
@@ -123,11 +133,6 @@ def train(stores: Sequence[str | Path], out: str | Path, *, config: TrainConfig 
             break
     model.load_state_dict(best["state"])
     seconds = time.monotonic() - started
-    training = {
-        "config": as_dict(config), "stores": [str(Path(p).name) for p in stores], "best_epoch": best["epoch"],
-        "epochs_run": epochs_run, "validation_nll": best["loss"], "validation_rmse_k": best["rmse"],
-        "seconds": round(seconds, 1), "device": str(torch_device), "slurm_job_id": os.environ.get("SLURM_JOB_ID", ""),
-    }
-    model_id = save_model(out, model, model_config, contract, training)
+    model_id = save_model(out, model, model_config, contract, summary(epochs_run))
     log.info("wrote %s (best epoch %d, validation RMSE %.4f K, %.0f s)", out, best["epoch"], best["rmse"], seconds)
     return TrainResult(Path(out), model_id, best["epoch"], epochs_run, best["rmse"], best["loss"], seconds)
