@@ -65,19 +65,22 @@ def _command_line() -> str:
 @app.command()
 def prepare(
     daily: Annotated[list[str], typer.Argument(help="Daily SST: files, directories or quoted globs.")],
-    target: Annotated[list[str], typer.Option(help="Gap-free monthly target on the same grid (repeatable).")],
     out: Annotated[Path, typer.Option(help="The training store to write (NetCDF).")],
+    target: Annotated[Optional[list[str]], typer.Option(help="Gap-free monthly target on the same grid (repeatable). "
+                                                        "Without it the store is self-supervised.")] = None,
+    min_target_days: Annotated[int, typer.Option(help="Self-supervised: learn only from pixels seen on at least this many days of a month.")] = 10,
+    seed: Annotated[int, typer.Option(help="Self-supervised: seed of the extra hiding of days.")] = 0,
     land_mask: LandMask = None,
     var: Variable = None,
     target_var: Annotated[Optional[str], typer.Option(help="Name of the target's SST variable.")] = None,
     min_quality: MinQuality = 4,
     overwrite: Overwrite = False,
 ) -> None:
-    """Build a training store from daily gappy SST and a gap-free monthly target."""
+    """Build a training store from daily gappy SST and a gap-free monthly target (or from the daily SST alone)."""
     from sstfill.prepare import prepare as run
 
-    _run(lambda: run(daily, target, out, land_mask=land_mask, variable=var, target_variable=target_var,
-                     min_quality=min_quality, overwrite=overwrite))
+    _run(lambda: run(daily, target or None, out, land_mask=land_mask, variable=var, target_variable=target_var,
+                     min_quality=min_quality, min_target_days=min_target_days, seed=seed, overwrite=overwrite))
 
 
 @app.command()
@@ -93,6 +96,7 @@ def train(
     validation_fraction: Annotated[float, typer.Option(help="Fraction of each store's months (the last ones) held out.")] = 0.25,
     tile_size: Annotated[int, typer.Option(help="Tile size in pixels.")] = 64,
     months_per_window: Annotated[int, typer.Option(help="Months the model sees together (cross-month attention).")] = 1,
+    target_form: Annotated[str, typer.Option(help="residual (predict the correction to the filled composite) or absolute.")] = "residual",
     embed_dim: Annotated[int, typer.Option(help="Token width of the transformer.")] = 64,
     depth: Annotated[int, typer.Option(help="Spatial transformer layers.")] = 2,
     seed: Annotated[int, typer.Option(help="Random seed.")] = 0,
@@ -101,16 +105,18 @@ def train(
 ) -> None:
     """Train the spatio-temporal model and write a self-contained model file."""
     from sstfill.config import ModelConfig, TrainConfig
-    from sstfill.errors import OutputError
     from sstfill.train import train as run
 
-    if out.exists() and not overwrite:
-        _run(lambda: (_ for _ in ()).throw(OutputError(f"output {out} already exists; pass --overwrite to replace it or choose another name")))
-    config = TrainConfig(epochs=epochs, batch_size=batch_size, learning_rate=learning_rate, samples_per_epoch=samples_per_epoch,
-                         validation_fraction=validation_fraction, patience=patience, seed=seed, tile_size=tile_size,
-                         months_per_window=months_per_window)
-    model_config = ModelConfig(embed_dim=embed_dim, hidden=embed_dim, depth=depth)
-    _run(lambda: run(stores, out, config=config, model_config=model_config, device=device, workers=workers))
+    def run_training():
+        config = TrainConfig(epochs=epochs, batch_size=batch_size, learning_rate=learning_rate,
+                             samples_per_epoch=samples_per_epoch, validation_fraction=validation_fraction,
+                             patience=patience, seed=seed, tile_size=tile_size, months_per_window=months_per_window,
+                             target_form=target_form)
+        model_config = ModelConfig(embed_dim=embed_dim, hidden=embed_dim, depth=depth)
+        return run(stores, out, config=config, model_config=model_config, device=device, workers=workers,
+                   overwrite=overwrite)
+
+    _run(run_training)
 
 
 @app.command()
@@ -141,15 +147,18 @@ def reconstruct(
 def evaluate(
     recon: Annotated[Path, typer.Argument(help="Monthly reconstruction (from 'sstfill reconstruct').")],
     reference: Annotated[Path, typer.Argument(help="Gap-free monthly reference on the same grid.")],
-    input: Annotated[Optional[list[str]], typer.Option("--input", help="Daily input, to score the naive composite beside it.")] = None,
+    input: Annotated[Optional[list[str]], typer.Option("--input", help="Daily input, to score the baselines (composites, DINEOF) beside it.")] = None,
     var: Variable = None,
     min_quality: MinQuality = 4,
     as_json: Annotated[bool, typer.Option("--json", help="Print the scores as JSON.")] = False,
+    dineof: Annotated[bool, typer.Option("--dineof/--no-dineof", help="With --input, also score DINEOF (skip it on large domains).")] = True,
+    plot: Annotated[Optional[Path], typer.Option("--plot", metavar="DIR", help="Write map and RMSE figures (PNG) to this directory; needs matplotlib (the 'plot' extra).")] = None,
 ) -> None:
     """Score a reconstruction against a reference: RMSE, MAE and bias over ocean."""
     from sstfill.evaluate import evaluate as run, render_table
 
-    report = _run(lambda: run(recon, reference, daily_input=input, variable=var, min_quality=min_quality))
+    report = _run(lambda: run(recon, reference, daily_input=input, variable=var, min_quality=min_quality,
+                              dineof=dineof, plot_dir=plot))
     if as_json:
         typer.echo(json.dumps(report, indent=2))
     else:

@@ -5,9 +5,13 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any, TypeVar
 
-from sstfill.errors import CheckpointError
+from sstfill.errors import CheckpointError, InputError
 
 C = TypeVar("C")
+
+# residual: the model predicts the monthly value minus the baseline (the composite of the valid
+# days, filled where empty); absolute: it predicts the monthly value itself.
+TARGET_FORMS = ("residual", "absolute")
 
 
 def from_dict(cls: type[C], values: dict[str, Any]) -> C:
@@ -40,13 +44,13 @@ class DataContract:
 
     variable: str = "sea_surface_temperature"
     units: str = "K"
-    target: str = "residual"  # the model predicts (monthly truth - baseline), the baseline being the filled composite
+    target: str = "residual"  # one of TARGET_FORMS
     tile_size: int = 64
     months_per_window: int = 1
     max_days: int = 31
     baseline_sigma_px: float = 2.0
     grid_spacing_deg: list[float] = field(default_factory=list)  # spacings seen in training
-    training_mode: str = "supervised"
+    training_mode: str = "supervised"  # or "self-supervised" (see sstfill.prepare)
 
 
 @dataclass
@@ -61,6 +65,12 @@ class TrainConfig:
     seed: int = 0
     tile_size: int = 64
     months_per_window: int = 1
+    target_form: str = "residual"  # or "absolute"
+
+    def __post_init__(self) -> None:
+        if self.target_form not in TARGET_FORMS:
+            raise InputError(f"expected a target form among {TARGET_FORMS}, found {self.target_form!r}; "
+                             "use residual (recommended) or absolute")
 
 
 def as_dict(obj: Any) -> dict[str, Any]:

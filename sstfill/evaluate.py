@@ -1,15 +1,18 @@
-"""Stage 4: compare a monthly reconstruction with a reference, beside the naive composite.
+"""Stage 4: compare a monthly reconstruction with a reference, beside classic baselines.
 
 Errors are counted over ocean pixels (where the reference has a value), overall, per month
 and by how many valid days the pixel had in the month, because the pixels a composite
-gets wrong are the rarely observed ones. With the daily input, two baselines are scored
+gets wrong are the rarely observed ones. With the daily input, baselines are scored
 beside the reconstruction: the naive composite (mean of the valid days, empty where a pixel
-was never seen) and the same composite with its empty pixels filled by normalised
-convolution (sstfill.data.baseline.fill_gaps), the floor a learned model has to beat.
+was never seen), the same composite with its empty pixels filled by normalised
+convolution (sstfill.data.baseline.fill_gaps), the floor a learned model has to beat, and
+DINEOF (sstfill.baselines.dineof), run on each month's days over the reference's ocean.
+With plot_dir, maps of each month and RMSE by valid days are drawn (sstfill.plots).
 """
 
 from __future__ import annotations
 
+import logging
 import math
 import os
 from collections.abc import Sequence
@@ -19,10 +22,14 @@ from pathlib import Path
 import numpy as np
 import xarray as xr
 
+from sstfill.baselines.dineof import DineofTooLarge, dineof_monthly
 from sstfill.data.baseline import composite, fill_gaps
 from sstfill.data.months import group_months
 from sstfill.errors import InputError
-from sstfill.io.read import find_sst_variable, open_daily, open_dataset, standardise, to_kelvin
+from sstfill.io.files import open_dataset
+from sstfill.io.read import find_sst_variable, open_daily, standardise, to_kelvin
+
+log = logging.getLogger(__name__)
 
 NOBS_CLASSES = (("0", 0, 0), ("1-4", 1, 4), ("5-9", 5, 9), (">=10", 10, 10_000))
 
@@ -117,8 +124,20 @@ def _same_grid(a: xr.DataArray, b: xr.DataArray) -> bool:
 
 
 def evaluate(recon: str | Path, reference: str | Path, *, daily_input: Sequence[str | os.PathLike] | None = None,
-             variable: str | None = None, min_quality: int | None = 4) -> dict:
-    """Scores of the reconstruction (and of the naive composite when daily_input is given) against reference."""
+             variable: str | None = None, min_quality: int | None = 4, dineof: bool = True,
+             plot_dir: str | os.PathLike | None = None) -> dict:
+    """Scores of the reconstruction (and of the baselines when daily_input is given) against reference.
+
+    dineof: with daily_input, also run and score DINEOF (False skips it: it costs about a
+    half a second per month of 128 x 128 pixels, and is skipped with a warning above
+    sstfill.baselines.dineof.MAX_ENTRIES pixels x days). plot_dir: draw a map figure per
+    month and RMSE by valid days there (needs matplotlib: pip install 'sstfill[plot]');
+    the report lists the files under "plots". DINEOF's choices per month are under "dineof".
+    """
+    if plot_dir is not None:
+        from sstfill.plots import require_matplotlib
+
+        require_matplotlib()  # before any long computation
     recon_ds, recon_sst = _open_monthly(recon, None, "reconstruction")
     _, truth = _open_monthly(reference, variable, "reference")
     if not _same_grid(recon_sst, truth):
@@ -134,19 +153,33 @@ def evaluate(recon: str | Path, reference: str | Path, *, daily_input: Sequence[
                          "found none; check that they cover the same period")
 
     naive: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+    dineof_maps: dict[str, np.ndarray] | None = None
+    dineof_notes: dict[str, dict] = {}
     if daily_input is not None:
         daily = open_daily(daily_input, variable=variable, min_quality=min_quality)
         if not _same_grid(daily.sst, truth):
             raise InputError("expected the daily input on the reference's grid, found another grid; pass the input the "
                              "reconstruction was made from")
+        dineof_maps = {} if dineof else None
         for month in group_months(daily.sst["time"]):
             if month.label in truth_index:
-                naive[month.label] = composite(np.asarray(daily.sst.isel(time=month.time_indices).values, np.float32))
+                days = np.asarray(daily.sst.isel(time=month.time_indices).values, np.float32)
+                naive[month.label] = composite(days)
+                if dineof_maps is not None and month.label in common:
+                    ocean = np.isfinite(np.asarray(truth.isel(time=truth_index[month.label]).values))
+                    try:
+                        dineof_maps.update(_run_dineof(month.label, days, ocean, daily.periodic_x, dineof_notes))
+                    except DineofTooLarge as exc:
+                        log.warning("DINEOF not scored: %s. Pass --no-dineof (dineof=False) to skip it on large domains", exc)
+                        dineof_maps, dineof_notes = None, {}
 
     scores = {"sstfill": MethodScore()}
     if naive:
         scores["naive_composite"] = MethodScore()
         scores["composite_filled"] = MethodScore()
+    if dineof_maps is not None and naive:
+        scores["dineof"] = MethodScore()
+    plots: list[str] = []
     has_sigma = "sst_uncertainty" in recon_ds
     for i, key in enumerate(recon_keys):
         if key not in truth_index:
@@ -162,10 +195,38 @@ def evaluate(recon: str | Path, reference: str | Path, *, daily_input: Sequence[
             if np.isfinite(naive_mean[ocean]).any():
                 filled = fill_gaps(np.where(ocean, naive_mean, np.nan), ocean, periodic_x=daily.periodic_x)
                 scores["composite_filled"].add(key, filled, reference_map, nobs)
+            if "dineof" in scores and key in dineof_maps:
+                scores["dineof"].add(key, dineof_maps[key], reference_map, nobs)
         sigma = np.asarray(recon_ds["sst_uncertainty"].isel(time=i).values, np.float32) if has_sigma else None
         scores["sstfill"].add(key, estimate, reference_map, nobs, sigma)
-    return {"reconstruction": str(recon), "reference": str(reference), "months": common,
-            "methods": {name: score.as_dict() for name, score in scores.items()}}
+        if plot_dir is not None:
+            from sstfill.plots import plot_month_maps
+
+            plots.append(str(plot_month_maps(Path(plot_dir) / f"maps_{key}.png", key, reference_map, estimate,
+                                             truth["lat"].values, truth["lon"].values)))
+    report = {"reconstruction": str(recon), "reference": str(reference), "months": common,
+              "methods": {name: score.as_dict() for name, score in scores.items()}}
+    if dineof_notes:
+        report["dineof"] = dineof_notes
+    if plot_dir is not None:
+        from sstfill.plots import plot_rmse_by_valid_days
+
+        plots.append(str(plot_rmse_by_valid_days(Path(plot_dir) / "rmse_by_valid_days.png", report)))
+        report["plots"] = plots
+    return report
+
+
+def _run_dineof(label: str, days: np.ndarray, ocean: np.ndarray, periodic_x: bool, notes: dict) -> dict[str, np.ndarray]:
+    """{label: DINEOF's monthly map}, or {} when the month has no valid ocean value; notes its choices."""
+    if not (np.isfinite(days) & ocean).any():
+        log.info("DINEOF %s: no valid ocean value, not scored", label)
+        return {}
+    monthly, result = dineof_monthly(days, ocean, periodic_x=periodic_x)
+    notes[label] = result.diagnostics()
+    cv = f", cross-validation RMSE {result.cv_rmse[result.modes - 1]:.3f} K" if result.cv_rmse else ""
+    log.info("DINEOF %s: %d modes%s, %d x %d matrix, %.1f s", label, result.modes, cv, *result.matrix_shape,
+             result.seconds)
+    return {label: monthly}
 
 
 def render_table(report: dict):

@@ -1,4 +1,4 @@
-"""Stage 1: daily gappy SST + a gap-free monthly target -> a prepared training store."""
+"""Stage 1: daily gappy SST (+ a gap-free monthly target, or none) -> a prepared training store."""
 
 from __future__ import annotations
 
@@ -12,13 +12,15 @@ import numpy as np
 import xarray as xr
 
 from sstfill import __version__
-from sstfill.data.months import MAX_DAYS, group_months, load_month, padded_days_mask
+from sstfill.data.baseline import composite, monthly_baseline
+from sstfill.data.months import MAX_DAYS, MonthFields, group_months, load_month, padded_days_mask
 from sstfill.errors import InputError
+from sstfill.io.files import expand_paths, open_dataset
 from sstfill.io.land import resolve_land
-from sstfill.io.output import check_output_path, replace_atomically, temporary_path
-from sstfill.io.read import (check_valid_data, expand_paths, find_sst_variable, open_daily, open_dataset, standardise,
-                             to_kelvin)
+from sstfill.io.output import atomic_output, check_output_path
+from sstfill.io.read import find_sst_variable, open_daily, standardise, to_kelvin
 from sstfill.io.store import StoreWriter
+from sstfill.io.validate import check_valid_data
 from sstfill.progress import track
 
 log = logging.getLogger(__name__)
@@ -59,38 +61,69 @@ def open_target(inputs: Sequence[str | os.PathLike], variable: str | None) -> xr
     return pieces[0] if len(pieces) == 1 else xr.concat(pieces, dim="time", join="override", combine_attrs="override")
 
 
-def prepare(daily_inputs: Sequence[str | os.PathLike], target_inputs: Sequence[str | os.PathLike], out: str | Path, *,
-            land_mask: str | Path | None = None, variable: str | None = None, target_variable: str | None = None,
-            min_quality: int | None = 4, baseline_sigma_px: float = 2.0, overwrite: bool = False) -> Path:
-    """Write a training store (see sstfill.io.store) from daily input and a monthly target on the same grid."""
+def hide_days(slots: np.ndarray, rng: np.random.Generator, fraction: float = 0.5) -> np.ndarray:
+    """Hide more of a month, as clouds would: each day, with probability `fraction`, also loses
+    every pixel that another day of the month (drawn at random) did not see (DINCAE's trick:
+    real cloud shapes from the data itself)."""
+    hidden = slots.copy()
+    days = np.flatnonzero(np.isfinite(slots).any(axis=(1, 2)))
+    if days.size < 2:
+        return hidden
+    for day in days:
+        if rng.random() < fraction:
+            donor = rng.choice(days[days != day])
+            hidden[day][~np.isfinite(slots[donor])] = np.nan
+    return hidden
+
+
+def prepare(daily_inputs: Sequence[str | os.PathLike], target_inputs: Sequence[str | os.PathLike] | None,
+            out: str | Path, *, land_mask: str | Path | None = None, variable: str | None = None,
+            target_variable: str | None = None, min_quality: int | None = 4, baseline_sigma_px: float = 2.0,
+            min_target_days: int = 10, seed: int = 0, overwrite: bool = False) -> Path:
+    """Write a training store (see sstfill.io.store).
+
+    Supervised (target_inputs given): the target is a gap-free monthly SST on the input grid
+    (reanalysis, model output). Self-supervised (target_inputs None), for users who hold only
+    gappy observations: each month's days are thinned further with the data's own cloud
+    shapes (hide_days), and the target is the mean of *all* valid days, kept only where a
+    pixel was seen on at least `min_target_days` days, so the model learns to recover a
+    well-observed monthly mean from a sparser month. `seed` draws the thinning; preparing the
+    same data with several seeds gives more training variety.
+    """
     out = Path(out)
     daily = open_daily(daily_inputs, variable=variable, min_quality=min_quality)
     check_output_path(out, [Path(p) for p in daily.sources], overwrite=overwrite)
-    target = open_target(target_inputs, target_variable)
-    if target.sizes["lat"] != daily.sst.sizes["lat"] or target.sizes["lon"] != daily.sst.sizes["lon"] or not (
-        np.allclose(target["lat"].values, daily.lat) and np.allclose(target["lon"].values, daily.lon)
-    ):
-        raise InputError(
-            f"expected the target on the input grid ({daily.sst.sizes['lat']} x {daily.sst.sizes['lon']}), found "
-            f"{target.sizes['lat']} x {target.sizes['lon']}; regrid the target to the input grid"
-        )
-    target_index = {(int(y), int(m)): i for i, (y, m) in
-                    enumerate(zip(target["time"].dt.year.values, target["time"].dt.month.values))}
-    months = [m for m in group_months(daily.sst["time"]) if (m.year, m.month) in target_index]
-    if not months:
-        raise InputError("expected months present in both the daily input and the target, found none in common; "
-                         "check that the two files cover the same period")
-    skipped = len(group_months(daily.sst["time"])) - len(months)
-    if skipped:
-        log.warning("%d month(s) of daily input have no target and are left out", skipped)
+    all_months = group_months(daily.sst["time"])
+    supervised = target_inputs is not None
+    if supervised:
+        target = open_target(target_inputs, target_variable)
+        if target.sizes["lat"] != daily.sst.sizes["lat"] or target.sizes["lon"] != daily.sst.sizes["lon"] or not (
+            np.allclose(target["lat"].values, daily.lat) and np.allclose(target["lon"].values, daily.lon)
+        ):
+            raise InputError(
+                f"expected the target on the input grid ({daily.sst.sizes['lat']} x {daily.sst.sizes['lon']}), found "
+                f"{target.sizes['lat']} x {target.sizes['lon']}; regrid the target to the input grid"
+            )
+        target_index = {(int(y), int(m)): i for i, (y, m) in
+                        enumerate(zip(target["time"].dt.year.values, target["time"].dt.month.values))}
+        months = [m for m in all_months if (m.year, m.month) in target_index]
+        if not months:
+            raise InputError("expected months present in both the daily input and the target, found none in common; "
+                             "check that the two files cover the same period")
+        if len(all_months) > len(months):
+            log.warning("%d month(s) of daily input have no target and are left out", len(all_months) - len(months))
+    else:
+        target, target_index, months = None, {}, all_months
     check_valid_data(daily, months)
 
     land, land_source = resolve_land(daily, land_mask)
-    used = target.isel(time=[target_index[(m.year, m.month)] for m in months])
-    # The target is gap-free over ocean: where it is missing in any month, there is no truth to learn from.
-    land = land | np.asarray(used.isnull().any("time").values)
+    if supervised:
+        used = target.isel(time=[target_index[(m.year, m.month)] for m in months])
+        # The target is gap-free over ocean: where it is missing in any month, there is no truth to learn from.
+        land = land | np.asarray(used.isnull().any("time").values)
     ocean = ~land
-    log.info("land from %s (and where the target has no value): %.1f%% of the grid", land_source, 100 * land.mean())
+    log.info("land from %s%s: %.1f%% of the grid", land_source, " (and where the target has no value)" if supervised
+             else "", 100 * land.mean())
 
     spacing = float(np.median(np.abs(np.diff(daily.lat)))) if daily.lat.size > 1 else 0.0
     attrs = {
@@ -102,32 +135,53 @@ def prepare(daily_inputs: Sequence[str | os.PathLike], target_inputs: Sequence[s
         "baseline_sigma_px": baseline_sigma_px,
         "grid_spacing_deg": spacing,
         "periodic_x": int(daily.periodic_x),
+        "training_mode": "supervised" if supervised else "self-supervised",
+        "min_target_days": min_target_days if not supervised else 0,
+        "seed": seed,
     }
-    tmp = temporary_path(out)
-    input_moments, target_moments = RunningMoments(), RunningMoments()
-    writer = StoreWriter(tmp, daily.lat, daily.lon, len(months), MAX_DAYS, attrs)
-    try:
-        padded = padded_days_mask(months)
-        for index, month in enumerate(track(months, description="preparing months")):
-            fields = load_month(daily.sst, month, ocean, sigma_px=baseline_sigma_px, periodic_x=daily.periodic_x)
-            truth_month = np.asarray(target.isel(time=target_index[(month.year, month.month)]).values, np.float32)
-            truth = np.where(ocean, truth_month, np.nan).astype(np.float32)
-            input_moments.add(fields.slots - fields.baseline)
-            target_moments.add(truth - fields.baseline)
-            writer.write_month(index, year=month.year, month=month.month, padded=padded[index], daily=fields.slots,
-                               baseline=fields.baseline, target=truth, nobs=fields.nobs)
-        if input_moments.count == 0:
-            raise InputError(f"expected valid SST values in {', '.join(daily.sources)}, found none over ocean; "
-                             "check the variable, its fill value and --min-quality")
-        writer.finish(land, {
-            "input_mean": input_moments.mean, "input_std": input_moments.std, "input_count": input_moments.count,
-            "target_mean": target_moments.mean, "target_std": target_moments.std, "target_count": target_moments.count,
-        })
-        replace_atomically(tmp, out)
-    finally:
-        if writer.nc.isopen():
-            writer.nc.close()
-        tmp.unlink(missing_ok=True)
-    log.info("wrote %s: %d months, input anomaly %.3f ± %.3f K, target anomaly %.3f ± %.3f K", out, len(months),
-             input_moments.mean, input_moments.std, target_moments.mean, target_moments.std)
+    moments = {name: RunningMoments() for name in ("input", "target", "absolute_input", "absolute_target")}
+    rng = np.random.default_rng(seed)
+    with atomic_output(out) as tmp:
+        writer = StoreWriter(tmp, daily.lat, daily.lon, len(months), MAX_DAYS, attrs)
+        try:
+            _write_months(writer, daily, months, ocean, moments, target, target_index, baseline_sigma_px,
+                          min_target_days, rng)
+            writer.finish(land, {f"{name}_{stat}": getattr(m, stat) for name, m in moments.items()
+                                 for stat in ("mean", "std", "count")})
+        finally:
+            if writer.nc.isopen():
+                writer.nc.close()
+    log.info("wrote %s (%s): %d months, input anomaly %.3f ± %.3f K, target anomaly %.3f ± %.3f K", out,
+             attrs["training_mode"], len(months), moments["input"].mean, moments["input"].std, moments["target"].mean,
+             moments["target"].std)
     return out
+
+
+def _write_months(writer: StoreWriter, daily, months, ocean: np.ndarray, moments: dict[str, RunningMoments],
+                  target: xr.DataArray | None, target_index: dict, baseline_sigma_px: float, min_target_days: int,
+                  rng: np.random.Generator) -> None:
+    """Each month: its day slots, baseline and target (supervised or self-supervised), into the store."""
+    padded = padded_days_mask(months)
+    for index, month in enumerate(track(months, description="preparing months")):
+        fields = load_month(daily.sst, month, ocean, sigma_px=baseline_sigma_px, periodic_x=daily.periodic_x)
+        if target is not None:
+            truth = np.asarray(target.isel(time=target_index[(month.year, month.month)]).values, np.float32)
+            truth = np.where(ocean, truth, np.nan).astype(np.float32)
+        else:
+            full_mean, _ = composite(fields.slots)
+            truth = np.where(ocean & (fields.nobs >= min_target_days), full_mean, np.nan).astype(np.float32)
+            slots = hide_days(fields.slots, rng)
+            baseline, nobs = monthly_baseline(slots, ocean, sigma_px=baseline_sigma_px, periodic_x=daily.periodic_x)
+            fields = MonthFields(slots=slots, baseline=baseline, nobs=nobs)
+        moments["input"].add(fields.slots - fields.baseline)
+        moments["target"].add(truth - fields.baseline)
+        moments["absolute_input"].add(fields.slots)
+        moments["absolute_target"].add(truth)
+        writer.write_month(index, year=month.year, month=month.month, padded=padded[index], daily=fields.slots,
+                           baseline=fields.baseline, target=truth, nobs=fields.nobs)
+    if moments["input"].count == 0:
+        raise InputError(f"expected valid SST values in {', '.join(daily.sources)}, found none over ocean; "
+                         "check the variable, its fill value and --min-quality")
+    if moments["target"].count == 0:
+        raise InputError(f"expected ocean pixels seen on at least {min_target_days} days of a month to learn from, "
+                         "found none; lower --min-target-days or give a gap-free --target")

@@ -22,9 +22,11 @@ from sstfill.data.months import (Month, MonthFields, group_months, load_month, m
 from sstfill.data.tiling import Stitcher, blend_weights, extract, tile_grid
 from sstfill.device import resolve_device
 from sstfill.errors import InputError
+from sstfill.io.files import one_line
 from sstfill.io.land import resolve_land
 from sstfill.io.output import atomic_output, check_output_path
-from sstfill.io.read import DailyInput, check_valid_data, one_line, open_daily
+from sstfill.io.read import DailyInput, open_daily
+from sstfill.io.validate import check_valid_data
 from sstfill.io.write import MonthlyWriter, OutputInfo
 from sstfill.progress import track
 
@@ -43,6 +45,8 @@ def predict_window(loaded: LoadedModel, fields: list[MonthFields], land: np.ndar
     norm = normalisation_of(model)
     slots = np.stack([f.slots for f in fields])
     baseline = np.stack([f.baseline for f in fields])
+    if contract.target == "absolute":
+        baseline = np.where(np.isfinite(baseline), 0.0, np.nan).astype(np.float32)  # the model predicts values, not corrections
     padded, moy = padded_days_mask(months, contract.max_days), month_of_year(months)
     n_months, height, width = baseline.shape
     tiles = [t for t in tile_grid(height, width, contract.tile_size, contract.tile_size // 4, periodic_x=periodic_x)

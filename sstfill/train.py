@@ -18,6 +18,7 @@ from sstfill.config import DataContract, ModelConfig, TrainConfig, as_dict
 from sstfill.data.dataset import TileDataset, pooled_normalisation, split_windows
 from sstfill.device import resolve_device, seed_everything
 from sstfill.errors import InputError
+from sstfill.io.output import check_output_path
 from sstfill.io.store import open_store
 from sstfill.model.loss import gaussian_nll, masked_mse, training_loss
 from sstfill.progress import is_interactive, track
@@ -60,22 +61,35 @@ def evaluate_loss(model, loader, device, target_std: float) -> tuple[float, floa
 
 
 def train(stores: Sequence[str | Path], out: str | Path, *, config: TrainConfig | None = None,
-          model_config: ModelConfig | None = None, device: str = "auto", workers: int = 0) -> TrainResult:
-    """Train on one or more stores (from 'sstfill prepare'); write the model file to out."""
+          model_config: ModelConfig | None = None, device: str = "auto", workers: int = 0,
+          overwrite: bool = False) -> TrainResult:
+    """Train on one or more stores (from 'sstfill prepare'); write the model file to out.
+
+    The best model so far is written to `out` whenever validation improves."""
+    check_output_path(Path(out), [Path(p) for p in stores], overwrite=overwrite)
     config = config or TrainConfig()
     model_config = model_config or ModelConfig()
     started = time.monotonic()
     seed_everything(config.seed)
     torch_device = resolve_device(device)
     opened = [open_store(p) for p in stores]
-    norm = pooled_normalisation(opened)
+    modes = sorted({str(s.attrs.get("training_mode", "supervised")) for s in opened})
+    if len(modes) > 1:
+        raise InputError(f"expected stores of one training mode, found {modes}; train on supervised and "
+                         "self-supervised stores separately")
+    absolute = config.target_form == "absolute"
+    if absolute and not all("absolute_input_mean" in s.attrs for s in opened):
+        raise InputError("expected stores with absolute-value statistics for --target-form absolute, found older stores; "
+                         "prepare them again with this sstfill")
+    norm = pooled_normalisation(opened, absolute=absolute)
     try:
         train_windows, val_windows = split_windows(opened, config.months_per_window, config.validation_fraction)
     except ValueError as exc:
         raise InputError(f"{exc}; prepare more months or lower --validation-fraction") from exc
     tile = min([config.tile_size] + [min(s.land.shape) for s in opened])
     spacings = sorted({round(float(s.attrs.get("grid_spacing_deg", 0.0)), 4) for s in opened})
-    contract = DataContract(tile_size=tile, months_per_window=config.months_per_window,
+    contract = DataContract(tile_size=tile, months_per_window=config.months_per_window, target=config.target_form,
+                            training_mode=modes[0],
                             baseline_sigma_px=float(opened[0].attrs["baseline_sigma_px"]), grid_spacing_deg=spacings,
                             variable=str(opened[0].attrs.get("variable_standard_name", "sea_surface_temperature")))
     model = build_model(model_config, contract).to(torch_device)
@@ -84,8 +98,9 @@ def train(stores: Sequence[str | Path], out: str | Path, *, config: TrainConfig 
     log.info("training on %d store(s): %d training and %d validation window(s), tiles %dx%d, %d parameters",
              len(opened), len(train_windows), len(val_windows), tile, tile, n_params)
 
-    train_set = TileDataset(opened, train_windows, tile, norm, random=True, samples=config.samples_per_epoch, seed=config.seed)
-    val_set = TileDataset(opened, val_windows, tile, norm, random=False)
+    train_set = TileDataset(opened, train_windows, tile, norm, random=True, samples=config.samples_per_epoch, seed=config.seed,
+                            absolute=absolute)
+    val_set = TileDataset(opened, val_windows, tile, norm, random=False, absolute=absolute)
     loader_args = {"batch_size": config.batch_size, "num_workers": workers, "pin_memory": torch_device.type == "cuda"}
     train_loader = torch.utils.data.DataLoader(train_set, shuffle=False, drop_last=False, **loader_args)
     val_loader = torch.utils.data.DataLoader(val_set, shuffle=False, **loader_args)

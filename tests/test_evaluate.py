@@ -1,7 +1,13 @@
+import json
+import logging
+
 import numpy as np
 import pytest
 import xarray as xr
+from typer.testing import CliRunner
 
+from sstfill.baselines import dineof as dineof_module
+from sstfill.cli import app
 from sstfill.errors import InputError
 from sstfill.evaluate import ErrorStats, MethodScore, evaluate, render_table
 
@@ -44,7 +50,8 @@ def test_calibration_and_nobs_classes():
     assert out["fewer_than_5_days"]["rmse"] == pytest.approx(np.sqrt((0.25 + 2.25) / 2))
 
 
-def test_evaluate_files_and_naive_baselines(tmp_path):
+def write_case(tmp_path):
+    """Two months of truth on 6 x 8 pixels (one land), a reconstruction 0.1 K warm, and noisy daily input."""
     rng = np.random.default_rng(1)
     truth = 290 + rng.normal(size=(2, 6, 8))
     truth[:, 0, 0] = np.nan  # land
@@ -57,8 +64,12 @@ def test_evaluate_files_and_naive_baselines(tmp_path):
     daily[:, 3, 3] = np.nan  # never observed: the naive composite leaves it empty
     xr.Dataset({"sst": (("time", "lat", "lon"), daily.astype(np.float32), {"units": "K"})},
                coords={"time": days, "lat": np.arange(6.0), "lon": np.arange(8.0)}).to_netcdf(tmp_path / "daily.nc")
+    return tmp_path / "recon.nc", tmp_path / "truth.nc", tmp_path / "daily.nc"
 
-    report = evaluate(tmp_path / "recon.nc", tmp_path / "truth.nc", daily_input=[tmp_path / "daily.nc"])
+
+def test_evaluate_files_and_naive_baselines(tmp_path):
+    recon, truth, daily = write_case(tmp_path)
+    report = evaluate(recon, truth, daily_input=[daily])
     ours = report["methods"]["sstfill"]
     assert ours["overall"]["rmse"] == pytest.approx(0.1, abs=1e-4) and ours["overall"]["bias"] == pytest.approx(0.1, abs=1e-4)
     assert ours["overall"]["n"] == 2 * 47 and ours["coverage"] == 1.0
@@ -67,6 +78,46 @@ def test_evaluate_files_and_naive_baselines(tmp_path):
     assert report["methods"]["composite_filled"]["coverage"] == 1.0
     assert set(ours["per_month"]) == {"2021-01", "2021-02"}
     assert render_table(report).row_count > 4
+
+
+def test_dineof_scored_beside_the_composites(tmp_path):
+    recon, truth, daily = write_case(tmp_path)
+    report = evaluate(recon, truth, daily_input=[daily])
+    assert list(report["methods"]) == ["sstfill", "naive_composite", "composite_filled", "dineof"]
+    score = report["methods"]["dineof"]
+    assert score["coverage"] == 1.0 and score["overall"]["n"] == 2 * 47
+    assert set(score["per_month"]) == {"2021-01", "2021-02"}
+    assert 0 < score["overall"]["rmse"] < 1.0
+    notes = report["dineof"]["2021-01"]
+    assert notes["modes"] >= 1 and tuple(notes["matrix_shape"]) == (46, 31)
+    assert notes["unseen_pixels"] == 1
+    json.dumps(report)  # what --json prints
+    assert any(row == "dineof" for row in render_table(report).columns[0].cells)
+
+
+def test_no_dineof_and_too_large_dineof_are_skipped(tmp_path, monkeypatch, caplog):
+    recon, truth, daily = write_case(tmp_path)
+    report = evaluate(recon, truth, daily_input=[daily], dineof=False)
+    assert "dineof" not in report["methods"] and "dineof" not in report
+    assert "composite_filled" in report["methods"]
+
+    monkeypatch.setattr(dineof_module, "MAX_ENTRIES", 100)
+    with caplog.at_level(logging.WARNING, logger="sstfill"):
+        report = evaluate(recon, truth, daily_input=[daily])
+    assert "dineof" not in report["methods"] and "composite_filled" in report["methods"]
+    assert "DINEOF not scored" in caplog.text and "46 pixels x 31 days" in caplog.text
+
+
+def test_evaluate_command_with_and_without_dineof(tmp_path):
+    recon, truth, daily = write_case(tmp_path)
+    runner = CliRunner()
+    common = ["evaluate", str(recon), str(truth), "--input", str(daily), "--json"]
+    with_dineof = runner.invoke(app, common)
+    assert with_dineof.exit_code == 0, with_dineof.output
+    assert "dineof" in json.loads(with_dineof.stdout)["methods"]
+    without = runner.invoke(app, [*common, "--no-dineof"])
+    assert without.exit_code == 0, without.output
+    assert "dineof" not in json.loads(without.stdout)["methods"]
 
 
 def test_grids_must_match(tmp_path):

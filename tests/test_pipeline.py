@@ -70,3 +70,37 @@ def test_bad_input_is_one_line_exit_1_and_writes_nothing(small_region, tmp_path)
     result = runner.invoke(app, ["reconstruct", str(daily), str(out), "--device", "cuda:7"])
     if not torch.cuda.is_available():
         assert result.exit_code == 1 and "--device cpu" in result.output
+
+
+def test_self_supervised_store_from_gappy_data_alone(small_region, tmp_path):
+    daily, _ = small_region
+    store, model, out = tmp_path / "store.nc", tmp_path / "model.pt", tmp_path / "monthly.nc"
+    invoke("prepare", daily, "--out", store, "--min-target-days", "8", "--seed", "1")
+    with xr.open_dataset(store) as ds, xr.open_dataset(daily) as raw:
+        assert ds.attrs["training_mode"] == "self-supervised"
+        good = raw["sst"].where(raw["quality_level"] >= 4)
+        seen_per_month = good.notnull().resample(time="MS").sum().values
+        target_defined = np.isfinite(ds["target"].values)
+        assert target_defined.any() and (seen_per_month[target_defined] >= 8).all(), "only well-observed pixels teach"
+        assert np.isfinite(ds["daily"].values).sum() < 0.9 * good.notnull().sum(), "extra days are hidden"
+        assert (ds["nobs"].values <= seen_per_month).all()
+    invoke("train", store, "--out", model, "--device", "cpu", "--epochs", "1", "--samples-per-epoch", "4",
+           "--batch-size", "4", "--embed-dim", "16", "--depth", "1", "--tile-size", "32")
+    assert torch.load(model, weights_only=True)["contract"]["training_mode"] == "self-supervised"
+    invoke("reconstruct", daily, out, "--model", model, "--device", "cpu")
+
+
+def test_absolute_target_form_is_recorded_and_reconstructs(small_region, tmp_path):
+    daily, truth = small_region
+    store, model, out = tmp_path / "store.nc", tmp_path / "model.pt", tmp_path / "monthly.nc"
+    invoke("prepare", daily, "--target", truth, "--out", store)
+    invoke("train", store, "--out", model, "--device", "cpu", "--epochs", "1", "--samples-per-epoch", "4",
+           "--batch-size", "4", "--embed-dim", "16", "--depth", "1", "--tile-size", "32", "--target-form", "absolute")
+    assert torch.load(model, weights_only=True)["contract"]["target"] == "absolute"
+    invoke("reconstruct", daily, out, "--model", model, "--device", "cpu")
+    with xr.open_dataset(out) as ds, xr.open_dataset(truth) as ref:
+        ocean = np.isfinite(ref["sst"].values)
+        assert np.isfinite(ds["sst"].values[ocean]).all()
+        assert 260 < float(np.nanmean(ds["sst"].values)) < 310
+    result = runner.invoke(app, ["train", str(store), "--out", str(tmp_path / "x.pt"), "--target-form", "relative"])
+    assert result.exit_code == 1 and "target form" in result.output

@@ -5,7 +5,8 @@ import pytest
 import xarray as xr
 
 from sstfill.errors import InputError
-from sstfill.io.read import expand_paths, is_global_longitude, open_daily
+from sstfill.io.files import expand_paths
+from sstfill.io.read import is_global_longitude, open_daily
 
 
 def cube(n_days=5, ny=4, nx=6, *, name="sst", units="kelvin", start="2021-01-01", offset=290.0, **attrs):

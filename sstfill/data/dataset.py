@@ -51,8 +51,11 @@ def normalised_target(target: np.ndarray, baseline: np.ndarray, norm: Normalisat
     return np.where(defined, anomaly, 0.0).astype(np.float32), defined
 
 
-def pooled_normalisation(stores: list[Store]) -> Normalisation:
-    """Combine the stores' statistics as if computed over all of them at once."""
+def pooled_normalisation(stores: list[Store], *, absolute: bool = False) -> Normalisation:
+    """Combine the stores' statistics as if computed over all of them at once.
+
+    absolute: statistics of the values themselves, for models that predict the target
+    directly rather than its departure from the baseline."""
     def pool(prefix: str) -> tuple[float, float]:
         counts = np.array([float(s.attrs[f"{prefix}_count"]) for s in stores])
         means = np.array([float(s.attrs[f"{prefix}_mean"]) for s in stores])
@@ -61,8 +64,9 @@ def pooled_normalisation(stores: list[Store]) -> Normalisation:
         var = float((counts * (stds**2 + (means - mean) ** 2)).sum() / counts.sum())
         return mean, float(max(np.sqrt(var), 1e-6))
 
-    input_mean, input_std = pool("input")
-    target_mean, target_std = pool("target")
+    prefix = "absolute_" if absolute else ""
+    input_mean, input_std = pool(f"{prefix}input")
+    target_mean, target_std = pool(f"{prefix}target")
     return Normalisation(input_mean, input_std, target_mean, target_std)
 
 
@@ -97,8 +101,8 @@ class TileDataset(torch.utils.data.Dataset):
     """
 
     def __init__(self, stores: list[Store], windows: list[Window], tile: int, norm: Normalisation, *,
-                 random: bool, samples: int = 0, seed: int = 0, min_ocean_fraction: float = 0.2):
-        self.stores, self.windows, self.tile, self.norm = stores, windows, tile, norm
+                 random: bool, samples: int = 0, seed: int = 0, min_ocean_fraction: float = 0.2, absolute: bool = False):
+        self.stores, self.windows, self.tile, self.norm, self.absolute = stores, windows, tile, norm, absolute
         self.random, self.samples, self.seed, self.epoch = random, samples, seed, 0
         self.min_ocean_fraction = min_ocean_fraction
         self.fixed: list[tuple[Window, Tile]] = []
@@ -132,6 +136,8 @@ class TileDataset(torch.utils.data.Dataset):
         store = self.stores[window.store]
         months = list(window.months)
         baseline = extract(store.baseline[months], tile)
+        if self.absolute:
+            baseline = np.zeros_like(baseline)  # the model sees and predicts the values themselves
         inputs = window_inputs(extract(store.daily[months], tile), baseline, extract(store.land, tile),
                                store.padded[months], store.month_of_year[months], self.norm)
         target, loss_mask = normalised_target(extract(store.target[months], tile), baseline, self.norm)

@@ -21,7 +21,8 @@ import numpy as np
 
 from sstfill.data.coastline import land_mask as coastline_land
 from sstfill.errors import InputError
-from sstfill.io.read import LAT_NAMES, LON_NAMES, DailyInput, land_from_mask_variable, open_dataset
+from sstfill.io.files import open_dataset
+from sstfill.io.read import LAT_NAMES, LON_NAMES, DailyInput, land_from_mask_variable
 
 log = logging.getLogger(__name__)
 

@@ -41,25 +41,16 @@ def _same_file(a: Path, b: Path) -> bool:
         return False
 
 
-def temporary_path(out: Path) -> Path:
-    """A temporary file beside the target, so the final rename stays on one file system."""
-    return out.with_name(f".{out.name}.{os.getpid()}.tmp.nc")
-
-
-def replace_atomically(tmp: Path, out: Path) -> None:
-    os.replace(tmp, out)
-
-
 @contextmanager
 def atomic_output(out: Path) -> Iterator[Path]:
     """Yield a temporary path beside ``out``; rename it to ``out`` if the block succeeds, else remove it.
 
     OS errors on the way (disk full, permissions) become OutputError.
     """
-    tmp = temporary_path(out)
+    tmp = out.with_name(f".{out.name}.{os.getpid()}.tmp.nc")  # beside the target: the rename stays on one file system
     try:
         yield tmp
-        replace_atomically(tmp, out)
+        os.replace(tmp, out)
     except OSError as exc:
         raise OutputError(f"could not write {out} ({type(exc).__name__}: {exc}); "
                           "check free disk space and permissions") from exc

@@ -22,22 +22,25 @@ The time dimension may have another name (ERA5's ``valid_time``), or be a scalar
 coordinate of a one-day file. Longitudes that jump by 360 degrees once (160..180 then
 -180..-160) are unwrapped to a monotonic axis (160..200). The data are read one day per
 dask chunk, so nothing is loaded until a month is needed.
+
+Which files were named, and opening each, is ``sstfill.io.files``; whether the input
+holds any valid value to reconstruct from is ``sstfill.io.validate``.
 """
 
 from __future__ import annotations
 
-import glob
 import logging
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import dask
 import numpy as np
 import xarray as xr
 
 from sstfill.errors import InputError
+from sstfill.io.files import expand_paths, open_dataset
+from sstfill.io.validate import Validity, scan_validity
 
 log = logging.getLogger(__name__)
 
@@ -52,22 +55,9 @@ LAT_NAMES = ("lat", "latitude", "nav_lat", "LAT", "LATITUDE", "y")
 LON_NAMES = ("lon", "longitude", "nav_lon", "LON", "LONGITUDE", "x")
 KELVIN_UNITS = {"k", "kelvin", "kelvins", "degk", "deg_k", "degrees_k"}
 CELSIUS_UNITS = {"degc", "deg_c", "celsius", "degrees_celsius", "degree_celsius", "degrees_c", "c", "°c", "deg c"}
-NETCDF_SUFFIXES = (".nc", ".nc4", ".netcdf", ".cdf")
 LAND_MASK_NAMES = ("land_mask", "lsm", "landmask", "LSM", "sftlf")
 LAND_STANDARD_NAMES = ("land_binary_mask", "land_area_fraction")
 SEA_STANDARD_NAMES = ("sea_binary_mask", "sea_area_fraction")
-
-
-@dataclass(frozen=True)
-class Validity:
-    """Where and when the input has valid values: one pass over the data."""
-
-    observed: np.ndarray  # (lat, lon) bool, True where at least one day is valid
-    per_day: np.ndarray  # (time,) int64, valid pixels on each day, in time order
-
-    @property
-    def total(self) -> int:
-        return int(self.per_day.sum())
 
 
 @dataclass
@@ -116,83 +106,6 @@ class DailyInput:
         if self._validity is None:
             self._validity = scan_validity(self)
         return self._validity
-
-
-def expand_paths(inputs: Sequence[str | os.PathLike]) -> list[Path]:
-    """Files named by paths, directories (their NetCDF files) and glob patterns, in a stable order."""
-    found: list[Path] = []
-    for item in inputs:
-        text = str(item)
-        path = Path(text)
-        if path.is_dir():
-            matches = sorted(p for p in path.iterdir()
-                             if p.suffix.lower() in NETCDF_SUFFIXES and p.is_file() and not p.name.startswith("."))
-            if not matches:
-                raise InputError(f"expected NetCDF files (*.nc) in directory {text}, found none; point to the files directly")
-            found.extend(matches)
-        elif path.exists():
-            found.append(path)
-        elif glob.has_magic(text):
-            matches = sorted(Path(p) for p in glob.glob(text))
-            if not matches:
-                raise InputError(f"expected files matching {text!r}, found none; check the pattern")
-            found.extend(matches)
-        else:
-            raise InputError(f"expected an input file at {text}, found nothing; check the path")
-    unique = list(dict.fromkeys(p.resolve() for p in found))
-    return unique
-
-
-def open_dataset(path: Path, chunks: dict | None = None) -> xr.Dataset:
-    """Open one NetCDF file lazily (nothing is read but coordinates), failures as InputError.
-
-    Without ``chunks`` the variables are lazily indexed arrays; ``standardise`` turns the
-    SST into one dask chunk per day.
-    """
-    if path.is_dir():
-        raise InputError(f"expected a NetCDF file at {path}, found a directory; name the files in it or a glob")
-    if not path.is_file():
-        raise InputError(f"expected a NetCDF file at {path}, found nothing; check the path")
-    if not _looks_like_netcdf(path):
-        raise InputError(f"expected a NetCDF file at {path}, found a file that is neither NetCDF nor HDF5; "
-                         "pass the NetCDF files only (check a glob or directory for other files)")
-    try:
-        return xr.open_dataset(path, chunks=chunks, mask_and_scale=True)
-    except Exception as exc:  # netCDF4/HDF5 raise many types for truncated or foreign files
-        failure = exc
-    try:  # is it only the times?
-        xr.open_dataset(path, decode_times=False).close()
-    except Exception:
-        raise InputError(
-            f"could not read {path} as NetCDF ({one_line(failure)}); "
-            "check the file is a complete NetCDF file (re-download or regenerate it)"
-        ) from failure
-    raise InputError(
-        f"expected CF time in {path} (units such as 'days since 1981-01-01' and a CF calendar), found times that "
-        f"cannot be decoded ({one_line(failure)}); fix the time variable's units and calendar attributes"
-    ) from failure
-
-
-def _looks_like_netcdf(path: Path) -> bool:
-    """NetCDF classic/64-bit/CDF5 magic at the start, or an HDF5 superblock where HDF5 may put it."""
-    try:
-        with path.open("rb") as f:
-            head = f.read(4)
-            if head[:3] == b"CDF" and head[3:4] in (b"\x01", b"\x02", b"\x05"):
-                return True
-            for offset in (0, 512, 1024, 2048, 4096):
-                f.seek(offset)
-                if f.read(8) == b"\x89HDF\r\n\x1a\n":
-                    return True
-    except OSError:
-        return True  # let the library report it
-    return False
-
-
-def one_line(exc: BaseException) -> str:
-    """An exception as 'Type: message' on one line, for error messages."""
-    text = " ".join(str(exc).split())
-    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
 
 
 def find_sst_variable(ds: xr.Dataset, variable: str | None = None, *, where: str = "input") -> str:
@@ -447,51 +360,6 @@ def open_daily(inputs: Sequence[str | os.PathLike] | str | os.PathLike, *, varia
                       standard_name=standard_name if standard_name in SST_STANDARD_NAMES else "sea_surface_temperature",
                       sources=[str(p) for p in paths], land=land, min_quality=min_quality if quality_applied else None,
                       pieces=pieces, order=order)
-
-
-def scan_validity(daily: DailyInput) -> Validity:
-    """One pass over the input, file by file: pixels ever valid, and valid pixels per day."""
-    pieces = daily.pieces or [(daily.sources_text, daily.sst)]
-    observed = np.zeros((daily.sst.sizes["lat"], daily.sst.sizes["lon"]), dtype=bool)
-    counts = []
-    for source, da in pieces:
-        valid = da.notnull()
-        try:
-            any_day, per_day = dask.compute(valid.any("time"), valid.sum(("lat", "lon")))
-        except (OSError, RuntimeError, ValueError) as exc:  # HDF5/netCDF errors from truncated or corrupt data
-            raise InputError(
-                f"could not read the SST values in {source} ({one_line(exc)}); "
-                "check the file is complete (re-download or regenerate it)"
-            ) from exc
-        observed |= np.asarray(any_day.values, dtype=bool)
-        counts.append(np.asarray(per_day.values, dtype=np.int64))
-    per_day = np.concatenate(counts)
-    if daily.pieces and daily.order is not None:
-        per_day = per_day[daily.order]
-    return Validity(observed=observed, per_day=per_day)
-
-
-def check_valid_data(daily: DailyInput, months: Sequence = ()) -> Validity:
-    """Stop early, before any model or output, when there is nothing to reconstruct from.
-
-    ``months`` are the months to be processed (objects with ``label`` and ``time_indices``);
-    each must hold at least one valid value.
-    """
-    validity = daily.validity()
-    quality = f", or has quality_level below --min-quality {daily.min_quality}" if daily.min_quality is not None else ""
-    if validity.total == 0:
-        raise InputError(
-            f"expected valid SST values in {daily.sources_text} (variable {daily.variable!r}), found none at all: "
-            f"every value is the fill value or NaN{quality}; check --var, the variable's _FillValue and --min-quality"
-        )
-    empty = [m.label for m in months if validity.per_day[m.time_indices].sum() == 0]
-    if empty:
-        raise InputError(
-            f"expected valid SST in every month of the input, found none in {', '.join(empty)} "
-            f"(every value is the fill value or NaN{quality}); drop those days from the input"
-            f"{' or lower --min-quality' if quality else ''}"
-        )
-    return validity
 
 
 def _grid_text(da: xr.DataArray) -> str:
