@@ -67,7 +67,9 @@ def main() -> None:
     print("| method | RMSE all ocean (K) | RMSE < 5 valid days (K) | all / filled composite | < 5 days / filled composite | ±1σ | ±2σ |")
     print("|---|---|---|---|---|---|---|")
     floor = {g: pooled(reports, "composite_filled", g)["rmse"] for _, g in GROUPS}
-    for method in ("sstfill", "composite_filled", "naive_composite"):
+    for method in ("sstfill", "dineof", "composite_filled", "naive_composite"):
+        if not any(method in r["methods"] for r in reports):
+            continue
         rows = {g: pooled(reports, method, g) for _, g in GROUPS}
         sig = rows["overall"]
         print(f"| {method} | {rows['overall']['rmse']:.4f} | {rows['fewer_than_5_days']['rmse']:.4f} | "
