@@ -26,8 +26,7 @@ from sstfill.baselines.dineof import DineofTooLarge, dineof_monthly
 from sstfill.data.baseline import composite, fill_gaps
 from sstfill.data.months import group_months
 from sstfill.errors import InputError
-from sstfill.io.files import open_dataset
-from sstfill.io.read import find_sst_variable, open_daily, standardise, to_kelvin
+from sstfill.io.read import grid_text, open_daily, open_monthly, same_grid
 
 log = logging.getLogger(__name__)
 
@@ -108,19 +107,8 @@ class MethodScore:
         }
 
 
-def _open_monthly(path: str | Path, variable: str | None, what: str) -> tuple[xr.Dataset, xr.DataArray]:
-    ds = open_dataset(Path(path))
-    name = find_sst_variable(ds, variable, where=f"{what} {path}")
-    return ds, to_kelvin(standardise(ds, name, where=f"{what} {path}"), where=f"{what} {path}")
-
-
 def _month_keys(da: xr.DataArray) -> list[str]:
     return [f"{int(y):04d}-{int(m):02d}" for y, m in zip(da["time"].dt.year.values, da["time"].dt.month.values)]
-
-
-def _same_grid(a: xr.DataArray, b: xr.DataArray) -> bool:
-    return (a.sizes["lat"], a.sizes["lon"]) == (b.sizes["lat"], b.sizes["lon"]) and np.allclose(
-        a["lat"].values, b["lat"].values) and np.allclose(a["lon"].values, b["lon"].values)
 
 
 def evaluate(recon: str | Path, reference: str | Path, *, daily_input: Sequence[str | os.PathLike] | None = None,
@@ -138,12 +126,12 @@ def evaluate(recon: str | Path, reference: str | Path, *, daily_input: Sequence[
         from sstfill.plots import require_matplotlib
 
         require_matplotlib()  # before any long computation
-    recon_ds, recon_sst = _open_monthly(recon, None, "reconstruction")
-    _, truth = _open_monthly(reference, variable, "reference")
-    if not _same_grid(recon_sst, truth):
+    recon_ds, recon_sst = open_monthly(recon, what="reconstruction")
+    _, truth = open_monthly(reference, variable, what="reference")
+    if not same_grid(recon_sst, truth):
         raise InputError(
-            f"expected the reconstruction and the reference on one grid, found {recon_sst.sizes['lat']}x{recon_sst.sizes['lon']} "
-            f"and {truth.sizes['lat']}x{truth.sizes['lon']}; regrid the reference to the reconstruction's grid"
+            f"expected the reconstruction and the reference on one grid, found {grid_text(recon_sst)} "
+            f"and {grid_text(truth)}; regrid the reference to the reconstruction's grid"
         )
     truth_index = {key: i for i, key in enumerate(_month_keys(truth))}
     recon_keys = _month_keys(recon_sst)
@@ -157,9 +145,9 @@ def evaluate(recon: str | Path, reference: str | Path, *, daily_input: Sequence[
     dineof_notes: dict[str, dict] = {}
     if daily_input is not None:
         daily = open_daily(daily_input, variable=variable, min_quality=min_quality)
-        if not _same_grid(daily.sst, truth):
-            raise InputError("expected the daily input on the reference's grid, found another grid; pass the input the "
-                             "reconstruction was made from")
+        if not same_grid(daily.sst, truth):
+            raise InputError(f"expected the daily input on the reference's grid {grid_text(truth)}, found "
+                             f"{grid_text(daily.sst)}; pass the input the reconstruction was made from")
         dineof_maps = {} if dineof else None
         for month in group_months(daily.sst["time"]):
             if month.label in truth_index:

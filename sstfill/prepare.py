@@ -15,10 +15,10 @@ from sstfill import __version__
 from sstfill.data.baseline import composite, monthly_baseline
 from sstfill.data.months import MAX_DAYS, MonthFields, group_months, load_month, padded_days_mask
 from sstfill.errors import InputError
-from sstfill.io.files import expand_paths, open_dataset
+from sstfill.io.files import expand_paths
 from sstfill.io.land import resolve_land
 from sstfill.io.output import atomic_output, check_output_path
-from sstfill.io.read import find_sst_variable, open_daily, standardise, to_kelvin
+from sstfill.io.read import grid_text, open_daily, open_monthly, same_grid
 from sstfill.io.store import StoreWriter
 from sstfill.io.validate import check_valid_data
 from sstfill.progress import track
@@ -53,11 +53,7 @@ class RunningMoments:
 
 def open_target(inputs: Sequence[str | os.PathLike], variable: str | None) -> xr.DataArray:
     """The monthly target as (time, lat, lon) kelvin, lazily."""
-    pieces = []
-    for path in expand_paths(inputs):
-        ds = open_dataset(path)
-        name = find_sst_variable(ds, variable, where=f"target {path}")
-        pieces.append(to_kelvin(standardise(ds, name, where=f"target {path}"), where=f"target {path}"))
+    pieces = [open_monthly(path, variable, what="target")[1] for path in expand_paths(inputs)]
     return pieces[0] if len(pieces) == 1 else xr.concat(pieces, dim="time", join="override", combine_attrs="override")
 
 
@@ -97,13 +93,9 @@ def prepare(daily_inputs: Sequence[str | os.PathLike], target_inputs: Sequence[s
     supervised = target_inputs is not None
     if supervised:
         target = open_target(target_inputs, target_variable)
-        if target.sizes["lat"] != daily.sst.sizes["lat"] or target.sizes["lon"] != daily.sst.sizes["lon"] or not (
-            np.allclose(target["lat"].values, daily.lat) and np.allclose(target["lon"].values, daily.lon)
-        ):
-            raise InputError(
-                f"expected the target on the input grid ({daily.sst.sizes['lat']} x {daily.sst.sizes['lon']}), found "
-                f"{target.sizes['lat']} x {target.sizes['lon']}; regrid the target to the input grid"
-            )
+        if not same_grid(target, daily.sst):
+            raise InputError(f"expected the target on the input grid {grid_text(daily.sst)}, found {grid_text(target)}; "
+                             "regrid the target to the input grid")
         target_index = {(int(y), int(m)): i for i, (y, m) in
                         enumerate(zip(target["time"].dt.year.values, target["time"].dt.month.values))}
         months = [m for m in all_months if (m.year, m.month) in target_index]

@@ -22,7 +22,7 @@ import numpy as np
 from sstfill.data.coastline import land_mask as coastline_land
 from sstfill.errors import InputError
 from sstfill.io.files import open_dataset
-from sstfill.io.read import LAT_NAMES, LON_NAMES, DailyInput, land_from_mask_variable
+from sstfill.io.read import LAT_NAMES, LON_NAMES, DailyInput, land_from_mask_variable, same_longitudes
 
 log = logging.getLogger(__name__)
 
@@ -45,17 +45,12 @@ def read_land_mask(path: str | Path, lat: np.ndarray, lon: np.ndarray) -> np.nda
     lon_name = next((n for n in LON_NAMES if n in ds.variables and ds[n].ndim == 1), None)
     same_shape = land.shape == (lat.size, lon.size)
     if not same_shape or (lat_name and lon_name and not (
-            np.allclose(ds[lat_name].values, lat) and _same_longitudes(ds[lon_name].values, lon))):
+            np.allclose(ds[lat_name].values, lat) and same_longitudes(ds[lon_name].values, lon))):
         raise InputError(
             f"expected the land mask in {path} on the input grid ({lat.size} x {lon.size}), found {land.shape}"
             f"{' on other coordinates' if same_shape else ''}; regrid the mask to the input grid"
         )
     return land
-
-
-def _same_longitudes(a: np.ndarray, b: np.ndarray) -> bool:
-    """Equal as directions: 200 and -160 are the same meridian."""
-    return np.allclose(np.mod(np.asarray(a, float) - np.asarray(b, float) + 180.0, 360.0), 180.0)
 
 
 def resolve_land(daily: DailyInput, land_mask: str | Path | None = None) -> tuple[np.ndarray, str]:

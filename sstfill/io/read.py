@@ -253,6 +253,26 @@ def to_kelvin(da: xr.DataArray, *, where: str) -> xr.DataArray:
     return out
 
 
+def open_monthly(path: str | os.PathLike, variable: str | None = None, *, what: str) -> tuple[xr.Dataset, xr.DataArray]:
+    """A monthly SST file (target, reference, reconstruction): the dataset and its SST as
+    (time, lat, lon) in kelvin, lazily. `what` names the file's role in messages."""
+    ds = open_dataset(Path(path))
+    where = f"{what} {path}"
+    name = find_sst_variable(ds, variable, where=where)
+    return ds, to_kelvin(standardise(ds, name, where=where), where=where)
+
+
+def same_longitudes(a: np.ndarray, b: np.ndarray) -> bool:
+    """Equal as directions: 200 and -160 are the same meridian."""
+    return np.allclose(np.mod(np.asarray(a, float) - np.asarray(b, float) + 180.0, 360.0), 180.0)
+
+
+def same_grid(a: xr.DataArray, b: xr.DataArray) -> bool:
+    """The same latitudes and meridians, in the same order."""
+    return (a.sizes["lat"], a.sizes["lon"]) == (b.sizes["lat"], b.sizes["lon"]) and bool(
+        np.allclose(a["lat"].values, b["lat"].values) and same_longitudes(a["lon"].values, b["lon"].values))
+
+
 def is_global_longitude(lon: np.ndarray) -> bool:
     """True when the longitudes close the circle, so the x axis wraps."""
     if lon.size < 3:
@@ -343,8 +363,8 @@ def open_daily(inputs: Sequence[str | os.PathLike] | str | os.PathLike, *, varia
             land = land_from_mask_variable(ds)
         elif not (np.array_equal(da["lat"].values, first["lat"].values) and np.array_equal(da["lon"].values, first["lon"].values)):
             raise InputError(
-                f"expected all input files on one grid, found {paths[0].name} on {first.sizes['lat']}x{first.sizes['lon']} "
-                f"({_grid_text(first)}) and {path.name} on {da.sizes['lat']}x{da.sizes['lon']} ({_grid_text(da)}); "
+                f"expected all input files on one grid, found {paths[0].name} on {grid_text(first)} "
+                f"and {path.name} on {grid_text(da)}; "
                 "regrid them to a common grid or process them separately"
             )
         names.append(name)
@@ -362,9 +382,10 @@ def open_daily(inputs: Sequence[str | os.PathLike] | str | os.PathLike, *, varia
                       pieces=pieces, order=order)
 
 
-def _grid_text(da: xr.DataArray) -> str:
+def grid_text(da: xr.DataArray) -> str:
+    """'NYxNX (lat a..b, lon c..d)', for messages about grids that differ."""
     lat, lon = da["lat"].values, da["lon"].values
-    return f"lat {lat[0]:g}..{lat[-1]:g}, lon {lon[0]:g}..{lon[-1]:g}"
+    return f"{lat.size}x{lon.size} (lat {lat[0]:g}..{lat[-1]:g}, lon {lon[0]:g}..{lon[-1]:g})"
 
 
 def _sorted_unique_days(sst: xr.DataArray, paths: list[Path]) -> tuple[xr.DataArray, np.ndarray]:
