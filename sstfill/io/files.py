@@ -44,7 +44,6 @@ def expand_paths(inputs: Sequence[str | os.PathLike]) -> list[Path]:
     return unique
 
 
-
 def open_dataset(path: Path, chunks: dict | None = None) -> xr.Dataset:
     """Open one NetCDF file lazily (nothing is read but coordinates), failures as InputError.
 
@@ -75,7 +74,6 @@ def open_dataset(path: Path, chunks: dict | None = None) -> xr.Dataset:
     ) from failure
 
 
-
 def _looks_like_netcdf(path: Path) -> bool:
     """NetCDF classic/64-bit/CDF5 magic at the start, or an HDF5 superblock where HDF5 may put it."""
     try:
@@ -90,7 +88,6 @@ def _looks_like_netcdf(path: Path) -> bool:
     except OSError:
         return True  # let the library report it
     return False
-
 
 
 def one_line(exc: BaseException) -> str:

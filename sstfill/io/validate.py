@@ -33,7 +33,6 @@ class Validity:
         return int(self.per_day.sum())
 
 
-
 def scan_validity(daily: DailyInput) -> Validity:
     """One pass over the input, file by file: pixels ever valid, and valid pixels per day."""
     pieces = daily.pieces or [(daily.sources_text, daily.sst)]
@@ -54,7 +53,6 @@ def scan_validity(daily: DailyInput) -> Validity:
     if daily.pieces and daily.order is not None:
         per_day = per_day[daily.order]
     return Validity(observed=observed, per_day=per_day)
-
 
 
 def check_valid_data(daily: DailyInput, months: Sequence = ()) -> Validity:
