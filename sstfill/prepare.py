@@ -12,7 +12,7 @@ import numpy as np
 import xarray as xr
 
 from sstfill import __version__
-from sstfill.data.baseline import composite, monthly_baseline
+from sstfill.data.baseline import monthly_baseline
 from sstfill.data.months import MAX_DAYS, MonthFields, group_months, load_month, padded_days_mask
 from sstfill.errors import InputError
 from sstfill.io.files import expand_paths
@@ -160,8 +160,8 @@ def _write_months(writer: StoreWriter, daily, months, ocean: np.ndarray, moments
             truth = np.asarray(target.isel(time=target_index[(month.year, month.month)]).values, np.float32)
             truth = np.where(ocean, truth, np.nan).astype(np.float32)
         else:
-            full_mean, _ = composite(fields.slots)
-            truth = np.where(ocean & (fields.nobs >= min_target_days), full_mean, np.nan).astype(np.float32)
+            # the baseline is the mean of all valid days wherever a pixel was seen (fill_gaps keeps those values)
+            truth = np.where(ocean & (fields.nobs >= min_target_days), fields.baseline, np.nan).astype(np.float32)
             slots = hide_days(fields.slots, rng)
             baseline, nobs = monthly_baseline(slots, ocean, sigma_px=baseline_sigma_px, periodic_x=daily.periodic_x)
             fields = MonthFields(slots=slots, baseline=baseline, nobs=nobs)
