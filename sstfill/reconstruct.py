@@ -16,7 +16,7 @@ import numpy as np
 import torch
 
 from sstfill.checkpoint import LoadedModel, load_model
-from sstfill.data.dataset import Normalisation, window_inputs
+from sstfill.data.dataset import Normalisation, model_reference, window_inputs
 from sstfill.data.months import (Month, MonthFields, group_months, load_month, month_bounds, month_of_year, month_windows,
                                  padded_days_mask)
 from sstfill.data.tiling import Stitcher, blend_weights, extract, tile_grid
@@ -44,9 +44,7 @@ def predict_window(loaded: LoadedModel, fields: list[MonthFields], land: np.ndar
     model, contract = loaded.model, loaded.contract
     norm = normalisation_of(model)
     slots = np.stack([f.slots for f in fields])
-    baseline = np.stack([f.baseline for f in fields])
-    if contract.target == "absolute":
-        baseline = np.where(np.isfinite(baseline), 0.0, np.nan).astype(np.float32)  # the model predicts values, not corrections
+    baseline = model_reference(np.stack([f.baseline for f in fields]), contract.target)
     padded, moy = padded_days_mask(months, contract.max_days), month_of_year(months)
     n_months, height, width = baseline.shape
     tiles = [t for t in tile_grid(height, width, contract.tile_size, contract.tile_size // 4, periodic_x=periodic_x)

@@ -98,8 +98,8 @@ def train(stores: Sequence[str | Path], out: str | Path, *, config: TrainConfig 
              len(opened), len(train_windows), len(val_windows), tile, tile, n_params)
 
     train_set = TileDataset(opened, train_windows, tile, norm, random=True, samples=config.samples_per_epoch, seed=config.seed,
-                            absolute=absolute)
-    val_set = TileDataset(opened, val_windows, tile, norm, random=False, absolute=absolute)
+                            target_form=config.target_form)
+    val_set = TileDataset(opened, val_windows, tile, norm, random=False, target_form=config.target_form)
     loader_args = {"batch_size": config.batch_size, "num_workers": workers, "pin_memory": torch_device.type == "cuda"}
     train_loader = torch.utils.data.DataLoader(train_set, shuffle=False, drop_last=False, **loader_args)
     val_loader = torch.utils.data.DataLoader(val_set, shuffle=False, **loader_args)

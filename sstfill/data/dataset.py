@@ -44,6 +44,14 @@ def window_inputs(slots: np.ndarray, baseline: np.ndarray, land: np.ndarray, pad
     }
 
 
+def model_reference(baseline: np.ndarray, target_form: str) -> np.ndarray:
+    """What the model's output is added to: the baseline (residual form) or zero (absolute
+    form, the model predicts the values themselves); NaN on land either way."""
+    if target_form == "absolute":
+        return np.where(np.isfinite(baseline), 0.0, np.nan).astype(np.float32)
+    return baseline
+
+
 def normalised_target(target: np.ndarray, baseline: np.ndarray, norm: Normalisation) -> tuple[np.ndarray, np.ndarray]:
     """(target anomaly normalised, 0 where undefined; bool mask of pixels the loss counts)."""
     anomaly = (target - baseline - norm.target_mean) / norm.target_std
@@ -101,8 +109,9 @@ class TileDataset(torch.utils.data.Dataset):
     """
 
     def __init__(self, stores: list[Store], windows: list[Window], tile: int, norm: Normalisation, *,
-                 random: bool, samples: int = 0, seed: int = 0, min_ocean_fraction: float = 0.2, absolute: bool = False):
-        self.stores, self.windows, self.tile, self.norm, self.absolute = stores, windows, tile, norm, absolute
+                 random: bool, samples: int = 0, seed: int = 0, min_ocean_fraction: float = 0.2,
+                 target_form: str = "residual"):
+        self.stores, self.windows, self.tile, self.norm, self.target_form = stores, windows, tile, norm, target_form
         self.random, self.samples, self.seed, self.epoch = random, samples, seed, 0
         self.min_ocean_fraction = min_ocean_fraction
         self.fixed: list[tuple[Window, Tile]] = []
@@ -135,9 +144,7 @@ class TileDataset(torch.utils.data.Dataset):
             (window, tile), flips = self.fixed[index], (False, False)
         store = self.stores[window.store]
         months = list(window.months)
-        baseline = extract(store.baseline[months], tile)
-        if self.absolute:
-            baseline = np.zeros_like(baseline)  # the model sees and predicts the values themselves
+        baseline = model_reference(extract(store.baseline[months], tile), self.target_form)
         inputs = window_inputs(extract(store.daily[months], tile), baseline, extract(store.land, tile),
                                store.padded[months], store.month_of_year[months], self.norm)
         target, loss_mask = normalised_target(extract(store.target[months], tile), baseline, self.norm)
