@@ -20,11 +20,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
-import xarray as xr
 
 from sstfill.baselines.dineof import DineofTooLarge, dineof_monthly
 from sstfill.data.baseline import composite, fill_gaps
-from sstfill.data.months import group_months
+from sstfill.data.months import group_months, month_labels
 from sstfill.errors import InputError
 from sstfill.io.read import grid_text, open_daily, open_monthly, same_grid
 
@@ -107,10 +106,6 @@ class MethodScore:
         }
 
 
-def _month_keys(da: xr.DataArray) -> list[str]:
-    return [f"{int(y):04d}-{int(m):02d}" for y, m in zip(da["time"].dt.year.values, da["time"].dt.month.values)]
-
-
 def evaluate(recon: str | Path, reference: str | Path, *, daily_input: Sequence[str | os.PathLike] | None = None,
              variable: str | None = None, min_quality: int | None = 4, dineof: bool = True,
              plot_dir: str | os.PathLike | None = None) -> dict:
@@ -133,8 +128,8 @@ def evaluate(recon: str | Path, reference: str | Path, *, daily_input: Sequence[
             f"expected the reconstruction and the reference on one grid, found {grid_text(recon_sst)} "
             f"and {grid_text(truth)}; regrid the reference to the reconstruction's grid"
         )
-    truth_index = {key: i for i, key in enumerate(_month_keys(truth))}
-    recon_keys = _month_keys(recon_sst)
+    truth_index = {key: i for i, key in enumerate(month_labels(truth["time"]))}
+    recon_keys = month_labels(recon_sst["time"])
     common = [k for k in recon_keys if k in truth_index]
     if not common:
         raise InputError(f"expected months in common between {recon} ({recon_keys[0]}..{recon_keys[-1]}) and {reference}, "

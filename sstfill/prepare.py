@@ -13,7 +13,7 @@ import xarray as xr
 
 from sstfill import __version__
 from sstfill.data.baseline import monthly_baseline
-from sstfill.data.months import MAX_DAYS, MonthFields, group_months, load_month, padded_days_mask
+from sstfill.data.months import MAX_DAYS, MonthFields, group_months, load_month, month_labels, padded_days_mask
 from sstfill.errors import InputError
 from sstfill.io.files import expand_paths
 from sstfill.io.land import resolve_land
@@ -96,9 +96,8 @@ def prepare(daily_inputs: Sequence[str | os.PathLike], target_inputs: Sequence[s
         if not same_grid(target, daily.sst):
             raise InputError(f"expected the target on the input grid {grid_text(daily.sst)}, found {grid_text(target)}; "
                              "regrid the target to the input grid")
-        target_index = {(int(y), int(m)): i for i, (y, m) in
-                        enumerate(zip(target["time"].dt.year.values, target["time"].dt.month.values))}
-        months = [m for m in all_months if (m.year, m.month) in target_index]
+        target_index = {label: i for i, label in enumerate(month_labels(target["time"]))}
+        months = [m for m in all_months if m.label in target_index]
         if not months:
             raise InputError("expected months present in both the daily input and the target, found none in common; "
                              "check that the two files cover the same period")
@@ -110,7 +109,7 @@ def prepare(daily_inputs: Sequence[str | os.PathLike], target_inputs: Sequence[s
 
     land, land_source = resolve_land(daily, land_mask)
     if supervised:
-        used = target.isel(time=[target_index[(m.year, m.month)] for m in months])
+        used = target.isel(time=[target_index[m.label] for m in months])
         # The target is gap-free over ocean: where it is missing in any month, there is no truth to learn from.
         land = land | np.asarray(used.isnull().any("time").values)
     ocean = ~land
@@ -157,7 +156,7 @@ def _write_months(writer: StoreWriter, daily, months, ocean: np.ndarray, moments
     for index, month in enumerate(track(months, description="preparing months")):
         fields = load_month(daily.sst, month, ocean, sigma_px=baseline_sigma_px, periodic_x=daily.periodic_x)
         if target is not None:
-            truth = np.asarray(target.isel(time=target_index[(month.year, month.month)]).values, np.float32)
+            truth = np.asarray(target.isel(time=target_index[month.label]).values, np.float32)
             truth = np.where(ocean, truth, np.nan).astype(np.float32)
         else:
             # the baseline is the mean of all valid days wherever a pixel was seen (fill_gaps keeps those values)

@@ -48,6 +48,11 @@ def group_months(time: xr.DataArray) -> list[Month]:
     return result
 
 
+def month_labels(time: xr.DataArray) -> list[str]:
+    """'YYYY-MM' of each time step (as Month.label), to match monthly files to daily months."""
+    return [f"{int(y):04d}-{int(m):02d}" for y, m in zip(time.dt.year.values, time.dt.month.values)]
+
+
 def month_windows(months: Sequence[Month], size: int) -> list[list[Month]]:
     """Consecutive windows of at most `size` months; the last one may be shorter."""
     return [list(months[i:i + size]) for i in range(0, len(months), size)]
