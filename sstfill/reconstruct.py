@@ -17,7 +17,7 @@ import torch
 
 from sstfill.checkpoint import LoadedModel, load_model
 from sstfill.data.dataset import Normalisation, model_reference, window_inputs
-from sstfill.data.months import (Month, MonthFields, group_months, load_month, month_bounds, month_of_year, month_windows,
+from sstfill.data.months import (Month, MonthFields, centred_windows, group_months, load_month, month_bounds, month_of_year,
                                  padded_days_mask)
 from sstfill.data.tiling import Stitcher, blend_weights, extract, tile_grid
 from sstfill.device import resolve_device
@@ -100,15 +100,15 @@ def reconstruct(inputs: Sequence[str | os.PathLike] | str | os.PathLike, out: st
     with atomic_output(out) as tmp:
         writer = MonthlyWriter(tmp, daily.lat, daily.lon, starts, ends, info)
         try:
-            index = 0
-            windows = month_windows(months, loaded.contract.months_per_window)
-            for window in track(windows, description="reconstructing"):
-                fields = [_load(daily, m, ocean, loaded) for m in window]
-                sst, uncertainty = predict_window(loaded, fields, land, window, periodic_x=daily.periodic_x,
-                                                  device=torch_device, batch_size=batch_size)
-                for m, f in enumerate(fields):
-                    writer.write(index, sst[m], uncertainty[m], f.nobs)
-                    index += 1
+            loaded_months: dict[int, MonthFields] = {}  # the current window's months, each read once
+            windows = centred_windows(len(months), loaded.contract.months_per_window)
+            for index, (window, place) in enumerate(track(windows, description="reconstructing")):
+                loaded_months = {i: loaded_months[i] if i in loaded_months else _load(daily, months[i], ocean, loaded)
+                                 for i in window}
+                fields = [loaded_months[i] for i in window]
+                sst, uncertainty = predict_window(loaded, fields, land, [months[i] for i in window],
+                                                  periodic_x=daily.periodic_x, device=torch_device, batch_size=batch_size)
+                writer.write(index, sst[place], uncertainty[place], fields[place].nobs)
         finally:
             writer.close()
     log.info("wrote %s", out)

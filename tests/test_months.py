@@ -1,7 +1,7 @@
 import numpy as np
 import xarray as xr
 
-from sstfill.data.months import group_months, month_bounds, month_windows, padded_days_mask, slot_days
+from sstfill.data.months import centred_windows, group_months, month_bounds, padded_days_mask, slot_days
 
 
 def days(start, n, calendar="standard"):
@@ -33,9 +33,15 @@ def test_slot_days_places_days_and_leaves_nan():
     assert np.isnan(out[1]).all() and np.isnan(out[28:]).all()
 
 
-def test_windows_and_bounds():
+def test_centred_windows():
+    assert centred_windows(3, 1) == [(range(0, 1), 0), (range(1, 2), 0), (range(2, 3), 0)]
+    assert centred_windows(5, 3) == [(range(0, 3), 0), (range(0, 3), 1), (range(1, 4), 1), (range(2, 5), 1),
+                                     (range(2, 5), 2)]
+    assert centred_windows(2, 3) == [(range(0, 2), 0), (range(0, 2), 1)]  # fewer months than the window
+
+
+def test_bounds():
     months = group_months(days("2021-11-01", 92))
-    assert [len(w) for w in month_windows(months, 2)] == [2, 1]
     starts, ends = month_bounds(months, "standard", np.array(["2021-11-01"], dtype="datetime64[ns]"))
     assert str(ends[-1])[:10] == "2022-02-01" and str(starts[0])[:10] == "2021-11-01"
     starts, ends = month_bounds(months[:1], "360_day", np.array([object()]))

@@ -53,9 +53,16 @@ def month_labels(time: xr.DataArray) -> list[str]:
     return [f"{int(y):04d}-{int(m):02d}" for y, m in zip(time.dt.year.values, time.dt.month.values)]
 
 
-def month_windows(months: Sequence[Month], size: int) -> list[list[Month]]:
-    """Consecutive windows of at most `size` months; the last one may be shorter."""
-    return [list(months[i:i + size]) for i in range(0, len(months), size)]
+def centred_windows(n_months: int, size: int) -> list[tuple[range, int]]:
+    """For each month, the window of `size` consecutive months that centres it (shifted at the
+    ends of the record), and the month's place in that window. Every month is then predicted
+    with as much context on either side as the model was trained with."""
+    size = min(size, n_months)
+    windows = []
+    for i in range(n_months):
+        start = min(max(i - size // 2, 0), n_months - size)
+        windows.append((range(start, start + size), i - start))
+    return windows
 
 
 def padded_days_mask(months: Sequence[Month], max_days: int = MAX_DAYS) -> np.ndarray:
