@@ -2,9 +2,10 @@
 
 Generated data covering many regions, seasons and resolutions: each region is a random
 ocean box (at least half ocean in the bundled coastline) at a resolution drawn from
-0.05 to 1 degree, over four consecutive months starting in a random month; the last month of
-each region is held out for validation. Regions and seeds are drawn from --seed, so the
-evaluation benchmark (benchmarks/heldout.py, other seeds) never sees them.
+0.05 to 1 degree, over --months consecutive months (four by default) starting in a random
+month; the last quarter of each region's months is held out for validation. Regions and
+seeds are drawn from --seed, so the evaluation benchmark (benchmarks/heldout.py, other
+seeds) never sees them.
 
     python scripts/train_default_model.py --work runs/default --out sstfill/resources/default_model.pt
 """
@@ -56,12 +57,15 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=2026)
     parser.add_argument("--epochs", type=int, default=40)
     parser.add_argument("--samples-per-epoch", type=int, default=256)
+    parser.add_argument("--months", type=int, default=4, help="months generated per region")
+    parser.add_argument("--months-per-window", type=int, default=1)
     parser.add_argument("--device", default="auto")
     args = parser.parse_args()
     setup_logging()
     args.work.mkdir(parents=True, exist_ok=True)
-    stores = make_stores(args.work, args.regions, args.seed)
-    config = TrainConfig(epochs=args.epochs, samples_per_epoch=args.samples_per_epoch, seed=args.seed, patience=10)
+    stores = make_stores(args.work, args.regions, args.seed, n_months=args.months)
+    config = TrainConfig(epochs=args.epochs, samples_per_epoch=args.samples_per_epoch, seed=args.seed, patience=args.epochs,
+                         months_per_window=args.months_per_window)
     train(stores, args.out, config=config, model_config=ModelConfig(), device=args.device)
 
 

@@ -33,6 +33,7 @@ class ModelConfig:
     hidden: int = 64
     overlap: int = 1
     dropout: float = 0.1
+    pixel_channels: int = 16  # full-resolution features for the decoder (encoder.PixelPath); 0 = none
 
     def __post_init__(self) -> None:
         self.patch_size = tuple(int(p) for p in self.patch_size)  # type: ignore[assignment]

@@ -1,7 +1,7 @@
 """The seed architecture, one class per component (torch only, never xarray)."""
 
 from sstfill.model.decoder import MonthlyConvDecoder
-from sstfill.model.encoder import VideoEncoder
+from sstfill.model.encoder import PixelPath, VideoEncoder
 from sstfill.model.positional import SpatialPositionalEncoding2D, TemporalPositionalEncoding
 from sstfill.model.spatial import SpatialTransformer
 from sstfill.model.spatiotemporal import SpatioTemporalModel
@@ -9,6 +9,7 @@ from sstfill.model.temporal import TemporalAttentionAggregator
 
 __all__ = [
     "MonthlyConvDecoder",
+    "PixelPath",
     "SpatialPositionalEncoding2D",
     "SpatialTransformer",
     "SpatioTemporalModel",

@@ -23,6 +23,7 @@ class MonthlyConvDecoder(nn.Module):
         patch_hw: tuple[int, int] = (4, 4),
         overlap: int = 1,
         out_channels: int = 2,
+        skip_channels: int = 0,
     ):
         super().__init__()
         ph, pw = (int(p) for p in patch_hw)
@@ -36,7 +37,7 @@ class MonthlyConvDecoder(nn.Module):
             padding=(overlap, overlap),
         )
         self.refine = nn.Sequential(
-            nn.Conv2d(hidden, hidden, kernel_size=3, padding=1),
+            nn.Conv2d(hidden + skip_channels, hidden, kernel_size=3, padding=1),
             nn.BatchNorm2d(hidden),
             nn.GELU(),
             nn.Conv2d(hidden, hidden, kernel_size=1),
@@ -47,12 +48,19 @@ class MonthlyConvDecoder(nn.Module):
         self.scale = nn.Parameter(torch.ones(()))
         self.bias = nn.Parameter(torch.zeros(()))
 
-    def forward(self, tokens: Tensor, grid_hw: tuple[int, int], land_mask: Tensor | None = None) -> Tensor:
-        """Decode tokens on the (H', W') grid; land_mask (B*M, H, W), True = land, zeroes every channel."""
+    def forward(self, tokens: Tensor, grid_hw: tuple[int, int], land_mask: Tensor | None = None,
+                skip: Tensor | None = None) -> Tensor:
+        """Decode tokens on the (H', W') grid; land_mask (B*M, H, W), True = land, zeroes every channel.
+
+        skip (B*M, skip_channels, H, W): full-resolution features joined to the upsampled ones
+        before the refinement block (see encoder.PixelPath).
+        """
         n, _, c = tokens.shape
         gh, gw = grid_hw
-        z = tokens.transpose(1, 2).reshape(n, c, gh, gw)
-        out = self.head(self.refine(self.upsample(self.pointwise(z))))
+        z = self.upsample(self.pointwise(tokens.transpose(1, 2).reshape(n, c, gh, gw)))
+        if skip is not None:
+            z = torch.cat((z, skip), dim=1)
+        out = self.head(self.refine(z))
         mean = out[:, :1] * self.scale + self.bias
         log_var = out[:, 1:2].clamp(-LOG_VAR_LIMIT, LOG_VAR_LIMIT)  # empty if out_channels == 1
         out = torch.cat((mean, log_var, out[:, 2:]), dim=1)

@@ -80,14 +80,46 @@ class VideoEncoder(nn.Module):
         T, H and W must be multiples of the patch size (the caller pads). Returns the tokens,
         ordered time-major then row-major, and the token grid (T', H', W').
         """
-        _, _, t, h, w = x.shape
+        return self.embed(self.daily_features(x, mask))
+
+    def daily_features(self, x: Tensor, mask: Tensor) -> Tensor:
+        """Per-pixel, per-day input channels (B, 2 + neighbourhood, T, H, W): value (0 where
+        missing), validity, and the daily neighbourhood means and weights."""
+        valid = (~mask).to(x.dtype)
+        x_valid = torch.where(mask, torch.zeros((), dtype=x.dtype, device=x.device), x)
+        return torch.cat((x_valid, valid, self.neighbourhood(x_valid, valid)), dim=1)
+
+    def embed(self, features: Tensor) -> tuple[Tensor, tuple[int, int, int]]:
+        """Tokens (B, T'*H'*W', D) and the token grid from daily_features."""
+        _, _, t, h, w = features.shape
         pt, ph, pw = self.patch_size
         if t % pt or h % ph or w % pw:
             raise ValueError(f"video (T, H, W) = {(t, h, w)} is not a multiple of the patch size {self.patch_size}")
-        valid = (~mask).to(x.dtype)
-        x_valid = torch.where(mask, torch.zeros((), dtype=x.dtype, device=x.device), x)
-        features = torch.cat((x_valid, valid, self.neighbourhood(x_valid, valid)), dim=1)
         z = self.proj(features)  # (B, D, T', H', W')
         grid = (z.shape[2], z.shape[3], z.shape[4])
         tokens = self.norm(z.flatten(2).transpose(1, 2))  # (B, N, D)
         return self.dropout(tokens + self.mlp(tokens)), grid
+
+
+class PixelPath(nn.Module):
+    """Per-pixel monthly features at full resolution, for the decoder's refinement block.
+
+    Beyond the design doc: the tokens summarise 4x4 pixels, so what a single pixel saw (how
+    many days, which values, what its neighbours showed on the days it was cloudy) reaches
+    the decoder only blurred by the patch. A pointwise MLP turns each pixel's daily features
+    into ``channels`` values, averaged over the month's real days (padded days excluded).
+    """
+
+    def __init__(self, in_channels: int, channels: int = 16):
+        super().__init__()
+        self.channels = channels
+        self.mlp = nn.Sequential(nn.Conv3d(in_channels, channels, 1), nn.GELU(), nn.Conv3d(channels, channels, 1))
+
+    def forward(self, features: Tensor, real_days: Tensor) -> Tensor:
+        """features (B, C, M*D, H, W); real_days (B, M, D) bool -> (B*M, channels, H, W)."""
+        b, _, _, h, w = features.shape
+        m, d = real_days.shape[1:]
+        weight = real_days.to(features.dtype).reshape(b, 1, m, d, 1, 1)
+        daily = self.mlp(features).reshape(b, self.channels, m, d, h, w)
+        monthly = (daily * weight).sum(dim=3) / weight.sum(dim=3).clamp_min(1.0)
+        return monthly.transpose(1, 2).reshape(b * m, self.channels, h, w)

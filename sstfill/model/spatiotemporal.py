@@ -8,7 +8,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from sstfill.model.decoder import MonthlyConvDecoder
-from sstfill.model.encoder import VideoEncoder
+from sstfill.model.encoder import PixelPath, VideoEncoder
 from sstfill.model.positional import SpatialPositionalEncoding2D
 from sstfill.model.spatial import SpatialTransformer
 from sstfill.model.temporal import TemporalAttentionAggregator
@@ -47,6 +47,7 @@ class SpatioTemporalModel(nn.Module):
         overlap: int = 1,
         dropout: float = 0.1,
         max_days: int = 31,
+        pixel_channels: int = 16,
     ):
         super().__init__()
         patch_size = tuple(int(p) for p in patch_size)
@@ -61,13 +62,16 @@ class SpatioTemporalModel(nn.Module):
             "overlap": int(overlap),
             "dropout": float(dropout),
             "max_days": int(max_days),
+            "pixel_channels": int(pixel_channels),
         }
         self.patch_size = patch_size
         self.encoder = VideoEncoder(patch_size, embed_dim, dropout)
+        self.pixels = PixelPath(2 + self.encoder.neighbourhood.channels, pixel_channels) if pixel_channels else None
         self.temporal = TemporalAttentionAggregator(embed_dim, num_heads, max_days, dropout)
         self.spatial_pe = SpatialPositionalEncoding2D(embed_dim)
         self.spatial = SpatialTransformer(embed_dim, num_heads, depth, dropout=dropout)
-        self.decoder = MonthlyConvDecoder(embed_dim, hidden, patch_size[1:], overlap, out_channels=2)
+        self.decoder = MonthlyConvDecoder(embed_dim, hidden, patch_size[1:], overlap, out_channels=2,
+                                          skip_channels=pixel_channels)
         for name, value in (("input_mean", 0.0), ("input_std", 1.0), ("target_mean", 0.0), ("target_std", 1.0)):
             self.register_buffer(name, torch.tensor(value, dtype=torch.float32))
 
@@ -124,12 +128,14 @@ class SpatioTemporalModel(nn.Module):
         padded_days = F.pad(padded_days, (0, pad_d), value=True)
         land = F.pad(land, (0, pad_w, 0, pad_h), value=True)
 
-        tokens, grid = self.encoder(x, missing)
+        features = self.encoder.daily_features(x, missing)
+        tokens, grid = self.encoder.embed(features)
+        skip = None if self.pixels is None else self.pixels(features, ~padded_days.reshape(b, m, -1))
         monthly = self.temporal(tokens, grid, padded_days, month_of_year)  # (B, M, H'*W', D)
         gh, gw = grid[1], grid[2]
         monthly = monthly.flatten(0, 1) + self.spatial_pe(gh, gw, monthly.device).to(monthly.dtype)
         mixed = self.spatial(monthly)
-        out = self.decoder(mixed, (gh, gw), land.repeat_interleave(m, dim=0))  # (B*M, 2, H+, W+)
+        out = self.decoder(mixed, (gh, gw), land.repeat_interleave(m, dim=0), skip)  # (B*M, 2, H+, W+)
         out = out.reshape(b, m, 2, h + pad_h, w + pad_w)[..., :h, :w]
         return out[:, :, 0], out[:, :, 1]
 

@@ -5,6 +5,7 @@ import torch
 
 from sstfill.model import (
     MonthlyConvDecoder,
+    PixelPath,
     SpatialPositionalEncoding2D,
     SpatialTransformer,
     TemporalAttentionAggregator,
@@ -47,6 +48,30 @@ def test_encoder_rejects_unpadded_video():
     x = torch.randn(1, 1, 31, 8, 8)
     with pytest.raises(ValueError, match="multiple of the patch"):
         encoder(x, torch.zeros_like(x, dtype=torch.bool))
+
+
+# --- PixelPath ----------------------------------------------------------------------------
+
+
+def test_pixel_path_is_a_per_pixel_mean_over_real_days():
+    torch.manual_seed(0)
+    path = PixelPath(in_channels=6, channels=5)
+    features = torch.randn(2, 6, 2 * 4, 3, 5)  # B=2, M=2 months of 4 day slots
+    real = torch.tensor([[True, True, True, False], [True, True, False, False]]).expand(2, 2, 4)
+    out = path(features, real)
+    assert out.shape == (4, 5, 3, 5)
+    # Padded slots have no influence, whatever they hold.
+    changed = features.clone()
+    changed[:, :, 3] = 1e3
+    changed[:, :, 6:] = torch.nan
+    assert torch.equal(path(changed.nan_to_num(7.0), real), out)
+    # Pointwise: a change at one pixel of one real day moves that pixel of that month only.
+    changed = features.clone()
+    changed[0, :, 5, 1, 2] += 1.0
+    moved = (path(changed, real) - out).abs().sum(dim=1) > 0
+    expected = torch.zeros(4, 3, 5, dtype=torch.bool)
+    expected[1, 1, 2] = True
+    assert torch.equal(moved, expected)
 
 
 # --- Positional encodings -----------------------------------------------------------------
@@ -165,6 +190,18 @@ def test_decoder_restores_pixel_grid_and_masks_land(patch_hw, overlap):
     assert out.shape == (4, 2, h, w)
     assert bool((out.masked_select(land[:, None].expand_as(out)) == 0.0).all())
     assert bool((out.masked_select(~land[:, None].expand_as(out)) != 0.0).all())
+
+
+def test_decoder_joins_full_resolution_skip_features():
+    torch.manual_seed(0)
+    decoder = MonthlyConvDecoder(embed_dim=8, hidden=8, patch_hw=(4, 4), skip_channels=3).eval()
+    tokens, skip = torch.randn(2, 4, 8), torch.randn(2, 3, 8, 8)
+    out = decoder(tokens, (2, 2), skip=skip)
+    assert out.shape == (2, 2, 8, 8)
+    skip[0, :, 5, 6] += 1.0  # reaches only the 3x3 refinement neighbourhood of that pixel
+    moved = (decoder(tokens, (2, 2), skip=skip) - out).abs().sum(dim=1) > 0
+    assert moved[0, 4:7, 5:8].all()
+    assert int(moved.sum()) == 9
 
 
 def test_decoder_clamps_log_variance():

@@ -36,6 +36,15 @@ def test_output_shape_and_land(batch_factory, patch_size, m, h, w):
     assert bool((mean[~land] != 0.0).all())
 
 
+def test_pixel_path_can_be_left_out(batch_factory):
+    torch.manual_seed(0)
+    model = SpatioTemporalModel(**TINY, pixel_channels=0).eval()
+    assert model.pixels is None and model.config["pixel_channels"] == 0
+    batch = batch_factory(b=1, m=2, h=8, w=8)
+    mean, _ = model(**batch)
+    assert mean.shape == (1, 2, 8, 8) and bool(torch.isfinite(mean).all())
+
+
 @pytest.mark.parametrize("patch_size", [(1, 4, 4), (2, 4, 4)])
 def test_values_under_the_mask_have_no_influence(batch_factory, patch_size):
     model = tiny_model(patch_size)
