@@ -195,3 +195,16 @@ def test_non_netcdf_files_and_hidden_files(tmp_path):
     (tmp_path / "readme.nc").write_text("not data")
     with pytest.raises(InputError, match="neither NetCDF nor HDF5"):
         open_daily(tmp_path)
+
+
+def test_land_mask_file_coordinates_found_by_standard_name(tmp_path):
+    from sstfill.io.land import read_land_mask
+
+    lat, lon = np.arange(10.0, 14.0), np.arange(-40.0, -35.0)
+    axes = {"yc": ("yc", lat + 0.5, {"standard_name": "latitude"}), "xc": ("xc", lon, {"standard_name": "longitude"})}
+    mask = xr.Dataset({"land_mask": (("yc", "xc"), np.zeros((4, 5), np.int8))}, coords=axes)
+    mask.to_netcdf(tmp_path / "shifted.nc")
+    with pytest.raises(InputError, match="on other coordinates"):
+        read_land_mask(tmp_path / "shifted.nc", lat, lon)
+    mask.assign_coords(yc=("yc", lat, {"standard_name": "latitude"})).to_netcdf(tmp_path / "same.nc")
+    assert not read_land_mask(tmp_path / "same.nc", lat, lon).any()

@@ -22,7 +22,7 @@ import numpy as np
 from sstfill.data.coastline import land_mask as coastline_land
 from sstfill.errors import InputError
 from sstfill.io.files import open_dataset
-from sstfill.io.read import LAT_NAMES, LON_NAMES, DailyInput, land_from_mask_variable, same_longitudes
+from sstfill.io.read import LAT_NAMES, LON_NAMES, DailyInput, find_coord, land_from_mask_variable, same_longitudes
 
 log = logging.getLogger(__name__)
 
@@ -41,10 +41,10 @@ def read_land_mask(path: str | Path, lat: np.ndarray, lon: np.ndarray) -> np.nda
                 f"{sorted(map(str, ds.data_vars))}; name the mask variable land_mask"
             )
         land = np.nan_to_num(np.asarray(ds[two_d[0]].squeeze().values, dtype=float), nan=1.0) > 0.5
-    lat_name = next((n for n in LAT_NAMES if n in ds.variables and ds[n].ndim == 1), None)
-    lon_name = next((n for n in LON_NAMES if n in ds.variables and ds[n].ndim == 1), None)
+    lat_name, lon_name = find_coord(ds, LAT_NAMES, "latitude"), find_coord(ds, LON_NAMES, "longitude")
+    has_axes = lat_name and lon_name and ds[lat_name].ndim == ds[lon_name].ndim == 1
     same_shape = land.shape == (lat.size, lon.size)
-    if not same_shape or (lat_name and lon_name and not (
+    if not same_shape or (has_axes and not (
             np.allclose(ds[lat_name].values, lat) and same_longitudes(ds[lon_name].values, lon))):
         raise InputError(
             f"expected the land mask in {path} on the input grid ({lat.size} x {lon.size}), found {land.shape}"

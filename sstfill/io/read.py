@@ -129,7 +129,7 @@ def find_sst_variable(ds: xr.Dataset, variable: str | None = None, *, where: str
     )
 
 
-def _find_coord(ds: xr.Dataset, names: Sequence[str], standard_name: str) -> str | None:
+def find_coord(ds: xr.Dataset, names: Sequence[str], standard_name: str) -> str | None:
     """The latitude or longitude variable: by standard_name, else by name; among those, 1-D before 2-D."""
     found = [str(n) for n, v in ds.variables.items() if v.attrs.get("standard_name") == standard_name]
     found = found or [n for n in names if n in ds.variables]
@@ -140,8 +140,8 @@ def _find_coord(ds: xr.Dataset, names: Sequence[str], standard_name: str) -> str
 def standardise(ds: xr.Dataset, variable: str, *, where: str) -> xr.DataArray:
     """Return the variable as (time, lat, lon), one dask chunk per day, coordinates named time/lat/lon."""
     da = ds[variable].reset_coords(drop=True)
-    lat_name = _find_coord(ds, LAT_NAMES, "latitude")
-    lon_name = _find_coord(ds, LON_NAMES, "longitude")
+    lat_name = find_coord(ds, LAT_NAMES, "latitude")
+    lon_name = find_coord(ds, LON_NAMES, "longitude")
     if lat_name is None or lon_name is None:
         raise InputError(
             f"expected latitude and longitude coordinates in {where}, found {sorted(map(str, ds.variables))}; "
@@ -317,7 +317,7 @@ def land_from_mask_variable(ds: xr.Dataset) -> np.ndarray | None:
 def _horizontal_dims(ds: xr.Dataset) -> set[str]:
     dims = set()
     for names, standard_name in ((LAT_NAMES, "latitude"), (LON_NAMES, "longitude")):
-        name = _find_coord(ds, names, standard_name)
+        name = find_coord(ds, names, standard_name)
         if name is not None:
             dims.update(ds[name].dims)
     return dims
