@@ -17,8 +17,7 @@ from sstfill.errors import OutputError
 
 def check_output_path(out: Path, inputs: list[Path], *, overwrite: bool) -> None:
     """Refuse an output that is an input, exists (without overwrite), is a directory or cannot be written."""
-    resolved = out.resolve()
-    if any(resolved == Path(p).resolve() or _same_file(out, Path(p)) for p in inputs):
+    if any(_same_file(out, Path(p)) for p in inputs):
         raise OutputError(f"expected an output path different from the inputs, found {out} among them; "
                           "choose another output name")
     if out.is_dir():
@@ -26,7 +25,7 @@ def check_output_path(out: Path, inputs: list[Path], *, overwrite: bool) -> None
                           f"e.g. {out / 'monthly.nc'}")
     if out.exists() and not overwrite:
         raise OutputError(f"output {out} already exists; pass --overwrite to replace it or choose another name")
-    parent = resolved.parent
+    parent = out.resolve().parent
     if not parent.is_dir():
         raise OutputError(f"expected the output directory {out.parent} to exist, found nothing; create it first")
     if not os.access(parent, os.W_OK | os.X_OK):
@@ -35,6 +34,7 @@ def check_output_path(out: Path, inputs: list[Path], *, overwrite: bool) -> None
 
 
 def _same_file(a: Path, b: Path) -> bool:
+    """The same file on disk, whatever the path (relative, symlink, hard link); inputs always exist."""
     try:
         return a.exists() and b.exists() and os.path.samefile(a, b)
     except OSError:
