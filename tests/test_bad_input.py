@@ -68,6 +68,7 @@ def test_curvilinear_grid(daily, dirs, tiny_model):
     src, out = dirs
     ds = daily.rename({"lat": "y", "lon": "x"})
     lat2d, lon2d = np.meshgrid(ds["y"].values, ds["x"].values, indexing="ij")
+    lat2d = lat2d + 0.01 * np.arange(lon2d.shape[1])  # rotated: latitude varies along x too
     ds = ds.drop_vars(["y", "x"]).assign_coords(
         lat=(("y", "x"), lat2d, {"standard_name": "latitude", "units": "degrees_north"}),
         lon=(("y", "x"), lon2d, {"standard_name": "longitude", "units": "degrees_east"}))

@@ -56,11 +56,29 @@ def test_unknown_units_are_refused(tmp_path):
         open_daily(path)
 
 
-def test_curvilinear_grid_is_refused_with_a_regridding_hint(tmp_path):
-    ds = cube().rename({"lat": "y", "lon": "x"})
+def with_2d_coordinates(ds, *, tilt=0.0, transpose=False):
+    """ds with lat(y, x) and lon(y, x) (or (x, y)); tilt > 0 makes the grid curvilinear."""
+    ds = ds.rename({"lat": "y", "lon": "x"})
     lat2d, lon2d = np.meshgrid(ds["y"].values, ds["x"].values, indexing="ij")
-    ds = ds.drop_vars(["y", "x"]).assign_coords(lat=(("y", "x"), lat2d), lon=(("y", "x"), lon2d))
-    path = write(ds, tmp_path / "a.nc")
+    lat2d = lat2d + tilt * np.arange(lon2d.shape[1])
+    dims = ("y", "x")
+    if transpose:
+        lat2d, lon2d, dims = lat2d.T, lon2d.T, ("x", "y")
+    return ds.drop_vars(["y", "x"]).assign_coords(lat=(dims, lat2d), lon=(dims, lon2d))
+
+
+@pytest.mark.parametrize("transpose", [False, True])
+def test_regular_grid_with_2d_coordinates_reads_as_1d(tmp_path, transpose):
+    path = write(with_2d_coordinates(cube(), transpose=transpose), tmp_path / "a.nc")
+    daily, plain = open_daily(path), open_daily(write(cube(), tmp_path / "b.nc"))
+    assert daily.sst.dims == ("time", "lat", "lon")
+    np.testing.assert_array_equal(daily.lat, plain.lat)
+    np.testing.assert_array_equal(daily.lon, plain.lon)
+    np.testing.assert_array_equal(daily.sst.values, plain.sst.values)
+
+
+def test_curvilinear_grid_is_refused_with_a_regridding_hint(tmp_path):
+    path = write(with_2d_coordinates(cube(), tilt=0.01), tmp_path / "a.nc")
     with pytest.raises(InputError, match="curvilinear.*regrid"):
         open_daily(path)
 

@@ -31,7 +31,7 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Sequence
+from collections.abc import Hashable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -147,14 +147,7 @@ def standardise(ds: xr.Dataset, variable: str, *, where: str) -> xr.DataArray:
             f"expected latitude and longitude coordinates in {where}, found {sorted(map(str, ds.variables))}; "
             "name them lat/lon or give them standard_name latitude/longitude"
         )
-    if ds[lat_name].ndim != 1 or ds[lon_name].ndim != 1:
-        two_d = lat_name if ds[lat_name].ndim != 1 else lon_name
-        raise InputError(
-            f"expected 1-D latitude/longitude in {where}, found {ds[two_d].ndim}-D {two_d}{ds[two_d].dims} "
-            "(a curvilinear grid), which sstfill does not support; regrid to a regular lat/lon grid first "
-            "(e.g. cdo remapbil or xESMF)"
-        )
-    lat_dim, lon_dim = ds[lat_name].dims[0], ds[lon_name].dims[0]
+    lat_dim, lat, lon_dim, lon = _horizontal_axes(ds, lat_name, lon_name, where=where)
     if lat_dim == lon_dim:
         raise InputError(
             f"expected latitude and longitude on two dimensions in {where}, found both along {lat_dim!r} "
@@ -175,8 +168,7 @@ def standardise(ds: xr.Dataset, variable: str, *, where: str) -> xr.DataArray:
             )
         da = da.isel({dim: 0}, drop=True)
     da = da.drop_vars([n for n in (lat_dim, lon_dim) if n in da.coords]).rename({lat_dim: "lat", lon_dim: "lon"})
-    lat = np.asarray(ds[lat_name].values, dtype=np.float64)
-    lon = _unwrapped_longitude(np.asarray(ds[lon_name].values, dtype=np.float64), where)
+    lon = _unwrapped_longitude(lon, where)
     da = da.assign_coords(lat=("lat", lat), lon=("lon", lon)).transpose("time", "lat", "lon")
     for name, values in (("lat", lat), ("lon", lon)):
         steps = np.diff(values)
@@ -186,6 +178,33 @@ def standardise(ds: xr.Dataset, variable: str, *, where: str) -> xr.DataArray:
                 f"sort the file along {name} (e.g. cdo or xarray sortby)"
             )
     return da.chunk({"time": 1, "lat": -1, "lon": -1})
+
+
+def _horizontal_axes(ds: xr.Dataset, lat_name: str, lon_name: str, *,
+                     where: str) -> tuple[Hashable, np.ndarray, Hashable, np.ndarray]:
+    """(latitude dimension, latitudes, longitude dimension, longitudes) as 1-D float arrays.
+
+    2-D coordinates are accepted when the grid is regular: latitude constant along one
+    dimension and longitude along the other (as some model output and regridders write them).
+    """
+    lat, lon = ds[lat_name], ds[lon_name]
+    if lat.ndim == lon.ndim == 1:
+        return lat.dims[0], np.asarray(lat.values, np.float64), lon.dims[0], np.asarray(lon.values, np.float64)
+    if lat.ndim == lon.ndim == 2 and set(lat.dims) == set(lon.dims):
+        lat_values = np.asarray(lat.values, np.float64)
+        lon_values = np.asarray(lon.transpose(*lat.dims).values, np.float64)
+        for lat_axis in (0, 1):  # the dimension latitude varies along
+            lat_1d = lat_values.take(0, axis=1 - lat_axis)
+            lon_1d = lon_values.take(0, axis=lat_axis)
+            if (np.allclose(lat_values, np.expand_dims(lat_1d, 1 - lat_axis), rtol=0.0, atol=1e-5)
+                    and np.allclose(lon_values, np.expand_dims(lon_1d, lat_axis), rtol=0.0, atol=1e-5)):
+                return lat.dims[lat_axis], lat_1d, lat.dims[1 - lat_axis], lon_1d
+    two_d = lat_name if lat.ndim != 1 else lon_name
+    raise InputError(
+        f"expected 1-D latitude/longitude in {where} (or 2-D ones of a regular grid), found {ds[two_d].ndim}-D "
+        f"{two_d}{ds[two_d].dims} varying along both dimensions (a curvilinear grid), which sstfill does not support; "
+        "regrid to a regular lat/lon grid first (e.g. cdo remapbil or xESMF)"
+    )
 
 
 def _time_dimension(ds: xr.Dataset, da: xr.DataArray, variable: str, lat_dim: str, lon_dim: str, *,
