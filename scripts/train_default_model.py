@@ -13,6 +13,7 @@ seeds) never sees them.
 from __future__ import annotations
 
 import argparse
+import json
 import logging
 from pathlib import Path
 
@@ -26,7 +27,7 @@ from sstfill.train import train
 
 log = logging.getLogger("sstfill.scripts")
 
-def make_stores(work: Path, n_regions: int, seed: int, n_months: int = 4) -> list[Path]:
+def make_stores(work: Path, n_regions: int, seed: int, n_months: int = 4, self_supervised: bool = False) -> list[Path]:
     rng = np.random.default_rng(seed)
     stores = []
     for i in range(n_regions):
@@ -39,10 +40,13 @@ def make_stores(work: Path, n_regions: int, seed: int, n_months: int = 4) -> lis
             daily, truth = synthetic_sst(lat, lon, start=start, n_months=n_months, seed=region_seed,
                                          cloud_cover=cloud)
             daily_path = write_netcdf(daily, work / f"daily_{i:03d}.nc")
-            truth_path = write_netcdf(truth, work / f"truth_{i:03d}.nc")
-            prepare([daily_path], [truth_path], store)
+            if self_supervised:  # the truth is not used
+                prepare([daily_path], None, store, seed=i)
+            else:
+                truth_path = write_netcdf(truth, work / f"truth_{i:03d}.nc")
+                prepare([daily_path], [truth_path], store)
+                truth_path.unlink()
             daily_path.unlink()
-            truth_path.unlink()
         log.info("region %d: %d x %d at %.2f deg, lat %.1f, lon %.1f, from %s, cloud %.2f", i, lat.size, lon.size, res,
                  lat[0], lon[0], start, cloud)
         stores.append(store)
@@ -59,14 +63,18 @@ def main() -> None:
     parser.add_argument("--samples-per-epoch", type=int, default=256)
     parser.add_argument("--months", type=int, default=4, help="months generated per region")
     parser.add_argument("--months-per-window", type=int, default=1)
+    parser.add_argument("--self-supervised", action="store_true",
+                        help="prepare the stores from the daily data alone (in another --work folder)")
+    parser.add_argument("--model-config", type=json.loads, default={},
+                        help='ModelConfig overrides as JSON, e.g. \'{"embed_dim": 96}\'')
     parser.add_argument("--device", default="auto")
     args = parser.parse_args()
     setup_logging()
     args.work.mkdir(parents=True, exist_ok=True)
-    stores = make_stores(args.work, args.regions, args.seed, n_months=args.months)
+    stores = make_stores(args.work, args.regions, args.seed, n_months=args.months, self_supervised=args.self_supervised)
     config = TrainConfig(epochs=args.epochs, samples_per_epoch=args.samples_per_epoch, seed=args.seed, patience=args.epochs,
                          months_per_window=args.months_per_window)
-    train(stores, args.out, config=config, model_config=ModelConfig(), device=args.device)
+    train(stores, args.out, config=config, model_config=ModelConfig(**args.model_config), device=args.device)
 
 
 if __name__ == "__main__":

@@ -27,7 +27,7 @@ from sstfill.io.land import resolve_land
 from sstfill.io.output import atomic_output, check_output_path
 from sstfill.io.read import DailyInput, open_daily
 from sstfill.io.validate import check_valid_data
-from sstfill.io.write import MonthlyWriter, OutputInfo
+from sstfill.io.write import SELF_SUPERVISED_UNCERTAINTY, MonthlyWriter, OutputInfo
 from sstfill.progress import track
 
 log = logging.getLogger(__name__)
@@ -96,7 +96,10 @@ def reconstruct(inputs: Sequence[str | os.PathLike] | str | os.PathLike, out: st
     log.info("reconstructing %d month(s) on a %dx%d grid%s with model %s; land from %s", len(months), daily.lat.size,
              daily.lon.size, " (global, longitude wraps)" if daily.periodic_x else "", loaded.model_id, land_source)
     info = OutputInfo(standard_name=daily.standard_name, calendar=daily.calendar, history=history,
-                      model_id=loaded.model_id, sources=daily.sources, land_source=land_source, pack=pack)
+                      model_id=loaded.model_id, sources=daily.sources, land_source=land_source, pack=pack,
+                      training_mode=loaded.contract.training_mode)
+    if loaded.contract.training_mode == "self-supervised":
+        log.warning("model %s was trained self-supervised: %s", loaded.model_id, SELF_SUPERVISED_UNCERTAINTY)
     with atomic_output(out) as tmp:
         writer = MonthlyWriter(tmp, daily.lat, daily.lon, starts, ends, info)
         try:

@@ -88,6 +88,9 @@ def test_self_supervised_store_from_gappy_data_alone(small_region, tmp_path):
            "--batch-size", "4", "--embed-dim", "16", "--depth", "1", "--tile-size", "32")
     assert torch.load(model, weights_only=True)["contract"]["training_mode"] == "self-supervised"
     invoke("reconstruct", daily, out, "--model", model, "--device", "cpu")
+    with xr.open_dataset(out) as ds:  # the output says its uncertainty is not calibrated against a truth
+        assert ds.attrs["model_training_mode"] == "self-supervised"
+        assert "understates the error" in ds["sst_uncertainty"].attrs["comment"]
 
 
 def test_absolute_target_form_is_recorded_and_reconstructs(small_region, tmp_path):

@@ -48,4 +48,5 @@ def test_reconstruct_works_out_of_the_box_with_the_bundled_model(tmp_path):
         ocean = np.isfinite(truth["sst"].values)
         assert np.isfinite(out["sst"].values[ocean]).all()
         assert out.attrs["model_id"] == load_model().model_id  # the bundled default
+        assert out.attrs["model_training_mode"] == "supervised" and "comment" not in out["sst_uncertainty"].attrs
         assert float(np.sqrt(np.nanmean((out["sst"].values - truth["sst"].values) ** 2))) < 1.0

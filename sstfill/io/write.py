@@ -36,6 +36,9 @@ PACK_RANGE = (-32767, 32767)
 SST_VALID_RANGE = (260.0, 320.0)  # K; the float output's valid_min/valid_max
 TIME_UNITS = "days since 1970-01-01 00:00:00"
 STANDARD_NAME_VOCABULARY = "CF Standard Name Table v93"
+SELF_SUPERVISED_UNCERTAINTY = ("the model was trained self-supervised, against the mean of well-observed days rather "
+                               "than a gap-free truth: this is its spread around such means and understates the error "
+                               "against the true monthly mean")
 
 
 @dataclass
@@ -47,6 +50,7 @@ class OutputInfo:
     sources: list[str]
     land_source: str
     pack: bool = False
+    training_mode: str = "supervised"  # the model's (DataContract.training_mode)
 
 
 def _num(times: np.ndarray, calendar: str) -> np.ndarray:
@@ -110,6 +114,8 @@ class MonthlyWriter:
                        "long_name": "one-sigma uncertainty of the monthly mean sea surface temperature",
                        "units": "K", "cell_methods": "time: mean", "coverage_content_type": "qualityInformation",
                        "valid_min": np.float32(0.0), "valid_max": np.float32(50.0)})
+        if info.training_mode == "self-supervised":
+            unc.comment = SELF_SUPERVISED_UNCERTAINTY
         nobs = nc.createVariable("nobs", "i2", ("time", "lat", "lon"), fill_value=np.int16(-1), **common)
         nobs.setncatts({"standard_name": "number_of_observations",
                         "long_name": "number of days with a valid observation in the month", "units": "1",
@@ -127,6 +133,7 @@ class MonthlyWriter:
             "source": f"sstfill {__version__}, model {info.model_id}",
             "sstfill_version": __version__,
             "model_id": info.model_id,
+            "model_training_mode": info.training_mode,
             "input_files": " ".join(Path(s).name for s in info.sources),
             "land_mask_source": info.land_source,
             "date_created": now,
