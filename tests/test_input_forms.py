@@ -229,6 +229,22 @@ def test_land_from_a_mask_file_or_the_bundled_coastline(region, tiny_model, tmp_
     np.testing.assert_array_equal(np.isnan(ds["sst"].values[0]), land_mask(ds["lat"].values, ds["lon"].values))
 
 
+def test_land_from_the_land_bit_of_ghrsst_l2p_flags(region, tiny_model, tmp_path):
+    import netCDF4
+    daily, _ = region
+    paths = write_ghrsst_l3(daily.isel(time=slice(0, 31)), tmp_path / "in")
+    for path in paths:  # another bit set everywhere must not count; the land bit decides, even over observed ocean
+        with netCDF4.Dataset(path, "a") as nc:
+            flags = nc["l2p_flags"][0]
+            flags[:8, :8] |= 2
+            nc["l2p_flags"][0] = flags | 4
+    land = land_mask(daily["lat"].values, daily["lon"].values)
+    land[:8, :8] = True
+    ds = reconstruct(tiny_model, tmp_path / "in", out=tmp_path / "out.nc")
+    np.testing.assert_array_equal(np.isnan(ds["sst"].values[0]), land)
+    assert ds.attrs["land_mask_source"] == "land-mask variable in the input"
+
+
 # --------------------------------------------------------------------- global grids
 
 

@@ -313,8 +313,9 @@ def land_from_mask_variable(ds: xr.Dataset) -> np.ndarray | None:
 
     A variable named land_mask, lsm, landmask or sftlf, or with standard_name land_binary_mask,
     land_area_fraction, sea_binary_mask or sea_area_fraction: 0/1 or a fraction (percent when
-    its units say %); land where the land fraction exceeds one half. A mask with a time
-    dimension (ERA5's lsm) is read at its first time.
+    its units say %); land where the land fraction exceeds one half. Else the "land" bit of
+    a CF flags variable (flag_masks and flag_meanings, as GHRSST's l2p_flags). A mask with a
+    time dimension (ERA5's lsm, l2p_flags) is read at its first time.
     """
     for name, var in ds.data_vars.items():
         standard_name = var.attrs.get("standard_name")
@@ -330,6 +331,17 @@ def land_from_mask_variable(ds: xr.Dataset) -> np.ndarray | None:
             values = 1.0 - values
         log.info("land from the mask variable %r in the input", str(name))
         return np.nan_to_num(values, nan=1.0) > 0.5
+    for name, var in ds.data_vars.items():  # CF flags with a land bit, as GHRSST's l2p_flags
+        meanings = str(var.attrs.get("flag_meanings", "")).split()
+        masks = np.atleast_1d(var.attrs.get("flag_masks", []))
+        if "land" not in meanings or len(masks) != len(meanings):
+            continue
+        field = var.isel({d: 0 for d in var.dims if d not in _horizontal_dims(ds)})
+        values = np.nan_to_num(np.asarray(field.squeeze().values, dtype=float), nan=0.0).astype(np.int64)
+        if values.ndim != 2:
+            continue
+        log.info("land from the 'land' bit of the flags variable %r in the input", str(name))
+        return (values & int(masks[meanings.index("land")])) != 0
     return None
 
 
