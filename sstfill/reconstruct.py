@@ -43,7 +43,7 @@ def predict_window(loaded: LoadedModel, fields: list[MonthFields], land: np.ndar
     """Monthly SST and its one-sigma uncertainty (M, H, W) in kelvin for one window of months."""
     model, contract = loaded.model, loaded.contract
     norm = normalisation_of(model)
-    slots = np.stack([f.slots for f in fields])
+    slots = fields[0].slots[None] if len(fields) == 1 else np.stack([f.slots for f in fields])  # no copy of one month
     baseline = model_reference(np.stack([f.baseline for f in fields]), contract.target)
     padded, moy = padded_days_mask(months, contract.max_days), month_of_year(months)
     n_months, height, width = baseline.shape

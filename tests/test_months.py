@@ -1,7 +1,7 @@
 import numpy as np
 import xarray as xr
 
-from sstfill.data.months import centred_windows, group_months, month_bounds, padded_days_mask, slot_days
+from sstfill.data.months import centred_windows, group_months, load_month, month_bounds, padded_days_mask
 
 
 def days(start, n, calendar="standard"):
@@ -25,12 +25,15 @@ def test_calendars_decide_month_lengths():
     assert padded.shape == (2, 31) and padded[:, 30].all() and not padded[:, :30].any()
 
 
-def test_slot_days_places_days_and_leaves_nan():
-    months = group_months(days("2021-02-01", 28).isel(time=[0, 2, 27]))
-    out = slot_days(np.ones((3, 2, 2), np.float32) * np.array([1, 2, 3])[:, None, None], months[0])
-    assert out.shape == (31, 2, 2)
+def test_load_month_places_days_in_slots_and_leaves_nan():
+    time = days("2021-02-01", 28).isel(time=[0, 2, 27])
+    sst = xr.DataArray(np.ones((3, 2, 2), np.float64) * np.array([1, 2, 3])[:, None, None], dims=("time", "lat", "lon"),
+                       coords={"time": time})
+    ocean = np.array([[True, True], [True, False]])
+    out = load_month(sst.chunk({"time": 1}), group_months(time)[0], ocean, sigma_px=2.0, periodic_x=False).slots
+    assert out.shape == (31, 2, 2) and out.dtype == np.float32
     assert out[0, 0, 0] == 1 and out[2, 0, 0] == 2 and out[27, 0, 0] == 3
-    assert np.isnan(out[1]).all() and np.isnan(out[28:]).all()
+    assert np.isnan(out[1]).all() and np.isnan(out[28:]).all() and np.isnan(out[:, 1, 1]).all()
 
 
 def test_centred_windows():

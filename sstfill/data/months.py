@@ -76,13 +76,6 @@ def month_of_year(months: Sequence[Month]) -> np.ndarray:
     return np.array([m.month - 1 for m in months], dtype=np.int64)
 
 
-def slot_days(daily: np.ndarray, month: Month, max_days: int = MAX_DAYS) -> np.ndarray:
-    """Place a month's daily fields (n_days, H, W), in time_indices order, into (max_days, H, W) slots, NaN elsewhere."""
-    out = np.full((max_days, *daily.shape[1:]), np.nan, dtype=np.float32)
-    out[month.day_slots] = daily
-    return out
-
-
 def month_bounds(months: Sequence[Month], calendar: str, like: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Start and end (start of the next month) of each month, as times of the input's kind."""
     def start(year: int, month: int):
@@ -106,11 +99,17 @@ class MonthFields:
 
 def load_month(sst: xr.DataArray, month: Month, ocean: np.ndarray, *, sigma_px: float, periodic_x: bool,
                max_days: int = MAX_DAYS) -> MonthFields:
-    """Read one month of a lazy (time, lat, lon) array and compute its baseline."""
+    """Read one month of a lazy (time, lat, lon) array into its day slots, and compute its baseline.
+
+    Each day is read straight into its float32 slot, so the month is held once, in float32,
+    whatever the input's dtype (a global 0.05 degree month is 3.2 GB that way).
+    """
     from sstfill.data.baseline import monthly_baseline
 
-    daily = np.asarray(sst.isel(time=month.time_indices).values, dtype=np.float32)
-    daily[:, ~ocean] = np.nan
-    slots = slot_days(daily, month, max_days)
+    slots = np.full((max_days, *ocean.shape), np.nan, dtype=np.float32)
+    for index, slot in zip(month.time_indices, month.day_slots):
+        day = slots[slot]
+        day[...] = sst.isel(time=int(index)).values
+        day[~ocean] = np.nan
     baseline, nobs = monthly_baseline(slots, ocean, sigma_px=sigma_px, periodic_x=periodic_x)
     return MonthFields(slots=slots, baseline=baseline, nobs=nobs)
