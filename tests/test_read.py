@@ -226,3 +226,15 @@ def test_land_mask_file_coordinates_found_by_standard_name(tmp_path):
         read_land_mask(tmp_path / "shifted.nc", lat, lon)
     mask.assign_coords(yc=("yc", lat, {"standard_name": "latitude"})).to_netcdf(tmp_path / "same.nc")
     assert not read_land_mask(tmp_path / "same.nc", lat, lon).any()
+
+
+def test_land_mask_file_with_flipped_latitude_and_other_longitude_convention(tmp_path):
+    from sstfill.io.land import read_land_mask
+
+    lat, lon = np.arange(10.0, 14.0), np.arange(-2.0, 3.0)  # crosses Greenwich
+    land = np.random.default_rng(1).random((lat.size, lon.size)) > 0.5
+    order = [3, 4, 0, 1, 2]  # the mask's columns: 1, 2, 358, 359, 0 in 0..360
+    mask = xr.Dataset({"land_mask": (("lat", "lon"), land[::-1][:, order].astype(np.int8))},
+                      coords={"lat": lat[::-1], "lon": np.mod(lon[order], 360.0)})
+    mask.to_netcdf(tmp_path / "flipped.nc")
+    np.testing.assert_array_equal(read_land_mask(tmp_path / "flipped.nc", lat, lon), land)

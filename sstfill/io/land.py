@@ -22,7 +22,7 @@ import numpy as np
 from sstfill.data.coastline import land_mask as coastline_land
 from sstfill.errors import InputError
 from sstfill.io.files import open_dataset
-from sstfill.io.read import LAT_NAMES, LON_NAMES, DailyInput, find_coord, land_from_mask_variable, same_longitudes
+from sstfill.io.read import LAT_NAMES, LON_NAMES, DailyInput, find_coord, land_from_mask_variable
 
 log = logging.getLogger(__name__)
 
@@ -44,13 +44,34 @@ def read_land_mask(path: str | Path, lat: np.ndarray, lon: np.ndarray) -> np.nda
     lat_name, lon_name = find_coord(ds, LAT_NAMES, "latitude"), find_coord(ds, LON_NAMES, "longitude")
     has_axes = lat_name and lon_name and ds[lat_name].ndim == ds[lon_name].ndim == 1
     same_shape = land.shape == (lat.size, lon.size)
-    if not same_shape or (has_axes and not (
-            np.allclose(ds[lat_name].values, lat) and same_longitudes(ds[lon_name].values, lon))):
+    if same_shape and has_axes:  # the same points in another order: latitude flipped, longitudes rolled
+        rows = _positions(ds[lat_name].values, lat)
+        columns = _positions(ds[lon_name].values, lon, period=360.0)
+        if rows is not None and columns is not None:
+            return land[np.ix_(rows, columns)]
+    if not same_shape or has_axes:
         raise InputError(
             f"expected the land mask in {path} on the input grid ({lat.size} x {lon.size}), found {land.shape}"
             f"{' on other coordinates' if same_shape else ''}; regrid the mask to the input grid"
         )
     return land
+
+
+def _positions(mask_coord: np.ndarray, coord: np.ndarray, period: float | None = None) -> np.ndarray | None:
+    """Index into mask_coord of each value of coord (equal within 1e-4 degree, modulo period),
+    or None when some value has no equal."""
+    found, wanted = np.asarray(mask_coord, float), np.asarray(coord, float)
+    if period:
+        found, wanted = np.mod(found, period), np.mod(wanted, period)
+    order = np.argsort(found)
+    after = np.clip(np.searchsorted(found[order], wanted), 0, found.size - 1)
+    before = np.clip(after - 1, 0, found.size - 1)
+    nearest = np.where(np.abs(found[order][before] - wanted) < np.abs(found[order][after] - wanted), before, after)
+    index = order[nearest]
+    gap = np.abs(found[index] - wanted)
+    if period:
+        gap = np.minimum(gap, period - gap)
+    return index if np.all(gap <= 1e-4) else None
 
 
 def resolve_land(daily: DailyInput, land_mask: str | Path | None = None) -> tuple[np.ndarray, str]:
