@@ -116,7 +116,6 @@ def prepare(daily_inputs: Sequence[str | os.PathLike], target_inputs: Sequence[s
     log.info("land from %s%s: %.1f%% of the grid", land_source, " (and where the target has no value)" if supervised
              else "", 100 * land.mean())
 
-    spacing = float(np.median(np.abs(np.diff(daily.lat)))) if daily.lat.size > 1 else 0.0
     attrs = {
         "title": "sstfill training store",
         "history": f"{datetime.now(timezone.utc):%Y-%m-%dT%H:%M:%SZ} sstfill {__version__} prepare",
@@ -124,7 +123,7 @@ def prepare(daily_inputs: Sequence[str | os.PathLike], target_inputs: Sequence[s
         "variable_standard_name": daily.standard_name,
         "calendar": daily.calendar,
         "baseline_sigma_px": baseline_sigma_px,
-        "grid_spacing_deg": spacing,
+        "grid_spacing_deg": daily.grid_spacing_deg,
         "periodic_x": int(daily.periodic_x),
         "training_mode": "supervised" if supervised else "self-supervised",
         "min_target_days": min_target_days if not supervised else 0,

@@ -32,6 +32,9 @@ from sstfill.progress import track
 
 log = logging.getLogger(__name__)
 
+SPACING_MARGIN = 1.5
+"""A grid this many times finer or coarser than every grid seen in training gets a warning."""
+
 
 def normalisation_of(model: torch.nn.Module) -> Normalisation:
     return Normalisation(float(model.input_mean), float(model.input_std), float(model.target_mean), float(model.target_std))
@@ -69,6 +72,15 @@ def predict_window(loaded: LoadedModel, fields: list[MonthFields], land: np.ndar
     return sst, uncertainty
 
 
+def warn_if_unseen_spacing(loaded: LoadedModel, spacing_deg: float) -> None:
+    """Say so when the input's grid spacing is outside those the model was trained on."""
+    seen = loaded.contract.grid_spacing_deg
+    if seen and spacing_deg and not min(seen) / SPACING_MARGIN <= spacing_deg <= max(seen) * SPACING_MARGIN:
+        log.warning("the input's grid spacing, %g degree, is outside the %g to %g degree that model %s was trained on; "
+                    "its accuracy there has not been measured: check it against a reference (sstfill evaluate) or "
+                    "train a model on data at this spacing", spacing_deg, min(seen), max(seen), loaded.model_id)
+
+
 def reconstruct(inputs: Sequence[str | os.PathLike] | str | os.PathLike, out: str | Path, *,
                 model: str | Path | None = None, device: str = "auto", variable: str | None = None,
                 min_quality: int | None = 4, land_mask: str | Path | None = None, batch_size: int = 8,
@@ -83,6 +95,7 @@ def reconstruct(inputs: Sequence[str | os.PathLike] | str | os.PathLike, out: st
     check_output_path(out, [Path(p) for p in daily.sources], overwrite=overwrite)
     torch_device = resolve_device(device)
     loaded = load_model(model, torch_device)
+    warn_if_unseen_spacing(loaded, daily.grid_spacing_deg)
     months = group_months(daily.sst["time"])
     validity = check_valid_data(daily, months)
     land, land_source = resolve_land(daily, land_mask)

@@ -1,3 +1,5 @@
+import logging
+
 import pytest
 import torch
 
@@ -52,3 +54,15 @@ def test_device_resolution():
     if not torch.cuda.is_available():
         with pytest.raises(DeviceError, match="no usable CUDA"):
             resolve_device("cuda:1")
+
+
+def test_a_grid_spacing_unseen_in_training_is_warned_about(tiny_model, caplog):
+    from sstfill.reconstruct import warn_if_unseen_spacing
+
+    loaded = load_model(tiny_model)
+    loaded.contract.grid_spacing_deg = [0.05, 0.25]
+    for spacing, warned in ((0.25, False), (0.04, False), (0.3, False), (0.02, True), (1.0, True)):
+        caplog.clear()
+        with caplog.at_level(logging.WARNING, logger="sstfill"):
+            warn_if_unseen_spacing(loaded, spacing)
+        assert ("has not been measured" in caplog.text) == warned, spacing

@@ -88,6 +88,11 @@ class DailyInput:
         return is_global_longitude(self.lon)
 
     @property
+    def grid_spacing_deg(self) -> float:
+        """The median latitude step in degrees (0 for a single row)."""
+        return float(np.median(np.abs(np.diff(self.lat)))) if self.lat.size > 1 else 0.0
+
+    @property
     def calendar(self) -> str:
         return time_calendar(self.sst["time"])
 
