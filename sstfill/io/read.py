@@ -326,9 +326,8 @@ def land_from_mask_variable(ds: xr.Dataset) -> np.ndarray | None:
         standard_name = var.attrs.get("standard_name")
         if str(name) not in LAND_MASK_NAMES and standard_name not in LAND_STANDARD_NAMES + SEA_STANDARD_NAMES:
             continue
-        field = var.isel({d: 0 for d in var.dims if d not in _horizontal_dims(ds)})
-        values = np.asarray(field.squeeze().values, dtype=float)
-        if values.ndim != 2:
+        values = _first_map(ds, var)
+        if values is None:
             continue
         if str(var.attrs.get("units", "")).strip() in ("%", "percent"):
             values = values / 100.0
@@ -341,13 +340,20 @@ def land_from_mask_variable(ds: xr.Dataset) -> np.ndarray | None:
         masks = np.atleast_1d(var.attrs.get("flag_masks", []))
         if "land" not in meanings or len(masks) != len(meanings):
             continue
-        field = var.isel({d: 0 for d in var.dims if d not in _horizontal_dims(ds)})
-        values = np.nan_to_num(np.asarray(field.squeeze().values, dtype=float), nan=0.0).astype(np.int64)
-        if values.ndim != 2:
+        values = _first_map(ds, var)
+        if values is None:
             continue
         log.info("land from the 'land' bit of the flags variable %r in the input", str(name))
-        return (values & int(masks[meanings.index("land")])) != 0
+        return (np.nan_to_num(values, nan=0.0).astype(np.int64) & int(masks[meanings.index("land")])) != 0
     return None
+
+
+def _first_map(ds: xr.Dataset, var: xr.DataArray) -> np.ndarray | None:
+    """The variable's 2-D (lat, lon) values at the first index of any other dimension, as
+    float; None when it is not a map."""
+    values = np.asarray(var.isel({d: 0 for d in var.dims if d not in _horizontal_dims(ds)}).squeeze().values,
+                        dtype=float)
+    return values if values.ndim == 2 else None
 
 
 def _horizontal_dims(ds: xr.Dataset) -> set[str]:
