@@ -26,6 +26,7 @@ from sstfill.data.baseline import composite, fill_gaps
 from sstfill.data.months import group_months, month_labels
 from sstfill.errors import InputError
 from sstfill.io.read import grid_text, open_daily, open_monthly, same_grid
+from sstfill.io.validate import check_valid_data
 
 log = logging.getLogger(__name__)
 
@@ -140,6 +141,7 @@ def evaluate(recon: str | Path, reference: str | Path, *, daily_input: Sequence[
     dineof_notes: dict[str, dict] = {}
     if daily_input is not None:
         daily = open_daily(daily_input, variable=variable, min_quality=min_quality)
+        check_valid_data(daily)
         if not same_grid(daily.sst, truth):
             raise InputError(f"expected the daily input on the reference's grid {grid_text(truth)}, found "
                              f"{grid_text(daily.sst)}; pass the input the reconstruction was made from")

@@ -178,6 +178,14 @@ def test_unknown_units(daily, dirs, tiny_model):
                                               "found 'degF'", "set the variable's units attribute"])
 
 
+def test_celsius_values_labelled_kelvin(daily, dirs, tiny_model):
+    src, out = dirs
+    ds = daily.assign(sst=daily["sst"] - 273.15)  # still says units K
+    path = write_netcdf(ds, src / "mislabelled.nc")
+    reconstruct_fails(tiny_model, path, out, ["expected SST values within 268.15..318.15 K, found none",
+                                              "check the variable's units attribute (K or degC)"])
+
+
 def test_output_equal_to_an_input(daily, dirs, tiny_model):
     src, _ = dirs
     path = write_netcdf(daily, src / "daily.nc")

@@ -6,7 +6,8 @@ import xarray as xr
 
 from sstfill.errors import InputError
 from sstfill.io.files import expand_paths
-from sstfill.io.read import is_global_longitude, open_daily
+from sstfill.io.read import is_global_longitude, open_daily, open_monthly
+from sstfill.io.validate import check_valid_data
 
 
 def cube(n_days=5, ny=4, nx=6, *, name="sst", units="kelvin", start="2021-01-01", offset=290.0, **attrs):
@@ -48,6 +49,51 @@ def test_var_override_and_missing_variable_message(tmp_path):
     assert open_daily(path, variable="temperature").variable == "temperature"
     with pytest.raises(InputError, match="expected a variable 'nope'"):
         open_daily(path, variable="nope")
+
+
+@pytest.mark.parametrize("units", ["degC", "degree_C", "degrees_C", "deg C", "°C", "Celsius", "degree_Celsius",
+                                   "degrees Celsius", "C"])
+def test_every_spelling_of_celsius_becomes_kelvin(tmp_path, units):
+    path = write(cube(units=units, offset=15.0), tmp_path / "a.nc")
+    assert float(open_daily(path).sst.mean()) == pytest.approx(288.15, abs=0.3)
+
+
+@pytest.mark.parametrize("units", ["K", "kelvin", "Kelvin", "degK", "degrees_K", "deg K"])
+def test_every_spelling_of_kelvin_stays_kelvin(tmp_path, units):
+    path = write(cube(units=units), tmp_path / "a.nc")
+    assert float(open_daily(path).sst.mean()) == pytest.approx(290.0, abs=0.3)
+
+
+def test_values_outside_the_plausible_range_are_missing_with_a_warning(tmp_path, caplog):
+    ds = cube()
+    ds["sst"][:, 1, 2] = -999.0  # a fill value the file does not declare
+    ds["sst"][2, 3, 4] = 0.0  # land written as zero kelvin
+    daily = open_daily(write(ds, tmp_path / "a.nc"))
+    assert np.isnan(daily.sst[:, 1, 2].values).all() and np.isnan(daily.sst[2, 3, 4].values)
+    assert np.isfinite(daily.sst[:, 1, 1].values).all()
+    with caplog.at_level("WARNING"):
+        validity = check_valid_data(daily)
+    assert not validity.observed[1, 2] and validity.observed[3, 4]
+    np.testing.assert_array_equal(validity.per_day, [22, 22, 21, 22, 22])
+    assert "6 value(s) in" in caplog.text and "spanning -999..2" in caplog.text and "treated as missing" in caplog.text
+
+
+def test_values_in_celsius_labelled_kelvin_are_refused(tmp_path):
+    daily = open_daily(write(cube(units="K", offset=15.0), tmp_path / "a.nc"))
+    with pytest.raises(InputError, match=r"expected SST values within 268.15..318.15 K, found none: 115 value.*"
+                                         r"spanning 1[0-9.]*..1[0-9.]* K.*check the variable's units attribute"):
+        check_valid_data(daily)
+
+
+def test_monthly_files_lose_implausible_values_too(tmp_path, caplog):
+    ds = cube(n_days=2)
+    ds["sst"][0, 2, 2] = 1e20
+    with caplog.at_level("WARNING"):
+        _, sst = open_monthly(write(ds, tmp_path / "a.nc"), what="reference")
+    assert np.isnan(sst[0, 2, 2].values) and np.isfinite(sst[1, 2, 2].values)
+    assert "1 value(s) in reference" in caplog.text
+    with pytest.raises(InputError, match="found none"):
+        open_monthly(write(cube(n_days=2, offset=-999.0), tmp_path / "b.nc"), what="target")
 
 
 def test_unknown_units_are_refused(tmp_path):

@@ -17,7 +17,9 @@ An accepted input looks like this (CDL sketch; names may differ as described bel
         byte quality_level(time, lat, lon) ;                  // optional, GHRSST 0..5
 
 The SST variable is found by CF standard_name, then by common names (sst, analysed_sst,
-sea_surface_temperature, tos, ...); ``variable=`` overrides. Values come back in kelvin.
+sea_surface_temperature, tos, ...); ``variable=`` overrides. Values come back in kelvin,
+whatever way the units spell kelvin or Celsius (K, degC, degree_C, degrees Celsius, ...);
+values outside -5..45 degC are missing (``sstfill.io.validate``).
 The time dimension may have another name (ERA5's ``valid_time``), or be a scalar time
 coordinate of a one-day file. Longitudes that jump by 360 degrees once (160..180 then
 -180..-160) are unwrapped to a monotonic axis (160..200). The data are read one day per
@@ -31,6 +33,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 from collections.abc import Hashable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -40,7 +43,7 @@ import xarray as xr
 
 from sstfill.errors import InputError
 from sstfill.io.files import expand_paths, open_dataset
-from sstfill.io.validate import Validity, scan_validity
+from sstfill.io.validate import Validity, check_plausible_values, plausible_only, scan_validity
 
 log = logging.getLogger(__name__)
 
@@ -53,8 +56,8 @@ SST_STANDARD_NAMES = (
 SST_COMMON_NAMES = ("sst", "analysed_sst", "sea_surface_temperature", "tos", "SST", "sst_foundation", "TOS")
 LAT_NAMES = ("lat", "latitude", "nav_lat", "LAT", "LATITUDE", "y")
 LON_NAMES = ("lon", "longitude", "nav_lon", "LON", "LONGITUDE", "x")
-KELVIN_UNITS = {"k", "kelvin", "kelvins", "degk", "deg_k", "degrees_k"}
-CELSIUS_UNITS = {"degc", "deg_c", "celsius", "degrees_celsius", "degree_celsius", "degrees_c", "c", "°c", "deg c"}
+KELVIN_UNITS = {"k", "kelvin", "kelvins"}
+CELSIUS_UNITS = {"c", "celsius", "centigrade"}
 LAND_MASK_NAMES = ("land_mask", "lsm", "landmask", "LSM", "sftlf")
 LAND_STANDARD_NAMES = ("land_binary_mask", "land_area_fraction")
 SEA_STANDARD_NAMES = ("sea_binary_mask", "sea_area_fraction")
@@ -62,7 +65,8 @@ SEA_STANDARD_NAMES = ("sea_binary_mask", "sea_area_fraction")
 
 @dataclass
 class DailyInput:
-    """Daily SST on the input's own grid, lazily loaded, in kelvin, NaN where not valid."""
+    """Daily SST on the input's own grid, lazily loaded, in kelvin, NaN where not valid
+    (missing, below the quality threshold, or outside validate.PLAUSIBLE_SST_K)."""
 
     sst: xr.DataArray  # (time, lat, lon), float32 kelvin, one day per dask chunk
     variable: str
@@ -71,7 +75,7 @@ class DailyInput:
     land: np.ndarray | None = None  # (lat, lon) True on land, when the file carries a mask
     attrs: dict = field(default_factory=dict)
     min_quality: int | None = None  # the quality_level threshold applied, None when the input had none
-    pieces: list[tuple[str, xr.DataArray]] = field(default_factory=list, repr=False)  # per file, in file order
+    pieces: list[tuple[str, xr.DataArray]] = field(default_factory=list, repr=False)  # per file, in file order, all values
     order: np.ndarray | None = field(default=None, repr=False)  # sorts the concatenated pieces by time
     _validity: Validity | None = field(default=None, repr=False)
 
@@ -260,21 +264,31 @@ def _unwrapped_longitude(lon: np.ndarray, where: str) -> np.ndarray:
 
 def to_kelvin(da: xr.DataArray, *, where: str) -> xr.DataArray:
     units = str(da.attrs.get("units", "")).strip()
-    key = units.lower().replace(" ", "_") if units else ""
-    if key in KELVIN_UNITS:
-        offset = 0.0
-    elif key in CELSIUS_UNITS or units.lower() in CELSIUS_UNITS:
-        offset = 273.15
-    else:
+    scale = temperature_scale(units)
+    if scale is None:
         raise InputError(
             f"expected SST units of kelvin (K) or degrees Celsius (degC) in {where}, found {units!r}; "
             "set the variable's units attribute (e.g. ncatted -a units,sst,o,c,K)"
         )
+    offset = 273.15 if scale == "celsius" else 0.0
     attrs = dict(da.attrs)
     out = (da.astype(np.float32) + np.float32(offset)) if offset else da.astype(np.float32)
     attrs["units"] = "K"
     out.attrs = attrs
     return out
+
+
+def temperature_scale(units: str) -> str | None:
+    """"kelvin", "celsius" or None for a units string: K, kelvin, degK, degC, degree_C,
+    degrees Celsius, deg_C, °C, Celsius ... (case, spaces, underscores and a degree prefix
+    do not matter)."""
+    key = re.sub(r"[\s_]+", "", units.lower())
+    key = re.sub(r"^(degrees|degree|deg|°)", "", key)
+    if key in KELVIN_UNITS:
+        return "kelvin"
+    if key in CELSIUS_UNITS:
+        return "celsius"
+    return None
 
 
 def open_monthly(path: str | os.PathLike, variable: str | None = None, *, what: str) -> tuple[xr.Dataset, xr.DataArray]:
@@ -283,7 +297,8 @@ def open_monthly(path: str | os.PathLike, variable: str | None = None, *, what: 
     ds = open_dataset(Path(path))
     where = f"{what} {path}"
     name = find_sst_variable(ds, variable, where=where)
-    return ds, to_kelvin(standardise(ds, name, where=where), where=where)
+    sst = to_kelvin(standardise(ds, name, where=where), where=where)
+    return ds, check_plausible_values(sst, where)
 
 
 def same_longitudes(a: np.ndarray, b: np.ndarray) -> bool:
@@ -416,6 +431,7 @@ def open_daily(inputs: Sequence[str | os.PathLike] | str | os.PathLike, *, varia
     sst = arrays[0] if len(arrays) == 1 else xr.concat(arrays, dim="time", coords="minimal", compat="override",
                                                         join="override", combine_attrs="override")
     sst, order = _sorted_unique_days(sst, paths)
+    sst = plausible_only(sst)  # counted per piece by scan_validity
     sst.attrs = dict(first.attrs)
     standard_name = str(first.attrs.get("standard_name", ""))
     return DailyInput(sst=sst, variable=names[0],
