@@ -6,6 +6,8 @@ one seeded synthetic field, so each output can be checked against what the gener
 the valid-day counts exactly, the monthly truth within a tolerance, land and grid exactly.
 """
 
+import json
+
 import dask
 import numpy as np
 import pytest
@@ -267,6 +269,47 @@ def test_global_grid_has_no_seam(layout, tiny_model, tmp_path):
     assert ds.sizes["lon"] == 360
     check_against_truth(ds, daily, truth, flip_lat=roll != 0, roll_lon=roll)
     assert seam_ratio(ds["sst"].values) < 1.5  # 0.9-1.1 here; the generator's truth wraps the same way
+
+
+def with_first_meridian_repeated(ds):
+    """The dataset with its first longitude stored again at the end, + 360 (as tools that close the circle write it)."""
+    first = ds.isel(lon=[0]).assign_coords(lon=ds["lon"].values[:1] + 360.0)
+    return xr.concat([ds, first], dim="lon", data_vars="minimal", coords="minimal")
+
+
+def test_a_repeated_first_meridian_is_read_once(tiny_model, tmp_path):
+    lat, lon = make_grid(-20.0, 20.0, -180.0, 180.0, 2.0)
+    daily, truth = synthetic_sst(lat, lon, n_months=1, seed=5)
+    land = np.isnan(truth["sst"].values[0])
+    # a land mask inside the file, stored (lon, lat): it is oriented and cut like the SST
+    repeated = with_first_meridian_repeated(daily.assign(land_mask=(("lon", "lat"), land.T.astype(np.int8))))
+    assert repeated.sizes["lon"] == lon.size + 1
+    daily_path = write_netcdf(repeated, tmp_path / "daily.nc")
+    ds = reconstruct(tiny_model, daily_path, out=tmp_path / "out.nc")
+    np.testing.assert_array_equal(ds["lon"].values, lon)
+    assert ds.attrs["land_mask_source"] == "land-mask variable in the input"
+    np.testing.assert_array_equal(np.isnan(ds["sst"].values[0]), land)
+    check_against_truth(ds, daily, truth)
+    assert seam_ratio(ds["sst"].values) < 1.5
+    truth_path = write_netcdf(with_first_meridian_repeated(truth), tmp_path / "truth.nc")
+    result = runner.invoke(app, ["evaluate", str(tmp_path / "out.nc"), str(truth_path), "--input", str(daily_path),
+                                 "--no-dineof", "--json"])
+    assert result.exit_code == 0, result.output
+    scores = json.loads(result.stdout)["methods"]
+    assert scores["sstfill"]["overall"]["n"] == (~land).sum()
+    assert scores["composite_filled"]["overall"]["n"] == (~land).sum()
+
+
+def test_a_global_land_mask_file_for_a_regional_input(region, tiny_model, tmp_path):
+    daily, _ = region
+    lat, lon = make_grid(-89.5, 89.5, 0.0, 360.0, 0.25)  # the region's 0.25 degree points, and more
+    global_land = land_mask(lat, lon)
+    mask = with_first_meridian_repeated(xr.Dataset({"lsm": (("lat", "lon"), global_land.astype(np.float32))},
+                                                   coords={"lat": lat, "lon": lon}))
+    mask_path = write_netcdf(mask, tmp_path / "global_mask.nc")
+    ds = reconstruct(tiny_model, write_netcdf(daily.isel(time=slice(0, 31)), tmp_path / "in.nc"), out=tmp_path / "out.nc",
+                     options=["--land-mask", mask_path])
+    np.testing.assert_array_equal(np.isnan(ds["sst"].values[0]), land_mask(daily["lat"].values, daily["lon"].values))
 
 
 def test_regional_grid_past_180_degrees(tiny_model, tmp_path):

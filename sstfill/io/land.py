@@ -1,7 +1,7 @@
 """Where the land is: from a file, from the input itself, or from the bundled coastline.
 
 Order of precedence (documented in the README):
-1. ``--land-mask FILE``: a NetCDF file with a 2-D mask on the input grid: a variable named
+1. ``--land-mask FILE``: a NetCDF file with a 2-D mask holding the input grid's points: a variable named
    land_mask, lsm, landmask or sftlf, or with standard_name land_binary_mask /
    land_area_fraction (sea_binary_mask / sea_area_fraction are inverted), or else the file's
    only 2-D variable; land where the land fraction exceeds one half (units "%" are percent).
@@ -22,7 +22,7 @@ import numpy as np
 from sstfill.data.coastline import land_mask as coastline_land
 from sstfill.errors import InputError
 from sstfill.io.files import open_dataset
-from sstfill.io.read import LAT_NAMES, LON_NAMES, DailyInput, find_coord, land_from_mask_variable
+from sstfill.io.read import DailyInput, first_map, land_from_mask_variable, map_axes
 
 log = logging.getLogger(__name__)
 
@@ -30,7 +30,12 @@ COASTLINE = "coastline"
 
 
 def read_land_mask(path: str | Path, lat: np.ndarray, lon: np.ndarray) -> np.ndarray:
-    """The land mask of a --land-mask file, True on land, checked against the input grid."""
+    """The land mask of a --land-mask file on the input grid, True on land.
+
+    A file with coordinates may hold more points than the input's, in any order (a global
+    mask for a regional input, latitude flipped, longitudes -180..180 against 0..360): the
+    input's points are picked out. A file without coordinates must have the input's shape.
+    """
     ds = open_dataset(Path(path))
     land = land_from_mask_variable(ds)
     if land is None:
@@ -40,21 +45,22 @@ def read_land_mask(path: str | Path, lat: np.ndarray, lon: np.ndarray) -> np.nda
                 f"expected one 2-D land-mask variable (land_mask, lsm or landmask) in {path}, found "
                 f"{sorted(map(str, ds.data_vars))}; name the mask variable land_mask"
             )
-        land = np.nan_to_num(np.asarray(ds[two_d[0]].squeeze().values, dtype=float), nan=1.0) > 0.5
-    lat_name, lon_name = find_coord(ds, LAT_NAMES, "latitude"), find_coord(ds, LON_NAMES, "longitude")
-    has_axes = lat_name and lon_name and ds[lat_name].ndim == ds[lon_name].ndim == 1
-    same_shape = land.shape == (lat.size, lon.size)
-    if same_shape and has_axes:  # the same points in another order: latitude flipped, longitudes rolled
-        rows = _positions(ds[lat_name].values, lat)
-        columns = _positions(ds[lon_name].values, lon, period=360.0)
-        if rows is not None and columns is not None:
-            return land[np.ix_(rows, columns)]
-    if not same_shape or has_axes:
+        land = np.nan_to_num(first_map(ds, ds[two_d[0]]), nan=1.0) > 0.5
+    axes = map_axes(ds, where=f"land-mask file {path}")
+    if axes is None:
+        if land.shape != (lat.size, lon.size):
+            raise InputError(f"expected the land mask in {path} on the input grid ({lat.size} x {lon.size}), "
+                             f"found {land.shape}; regrid the mask to the input grid")
+        return land
+    rows, columns = _positions(axes[1], lat), _positions(axes[3], lon, period=360.0)
+    if rows is None or columns is None:
         raise InputError(
-            f"expected the land mask in {path} on the input grid ({lat.size} x {lon.size}), found {land.shape}"
-            f"{' on other coordinates' if same_shape else ''}; regrid the mask to the input grid"
+            f"expected the land mask in {path} to hold every point of the input grid ({lat.size} x {lon.size}, "
+            f"lat {lat[0]:g}..{lat[-1]:g}, lon {lon[0]:g}..{lon[-1]:g}), found a {axes[1].size} x {axes[3].size} grid "
+            f"(lat {axes[1][0]:g}..{axes[1][-1]:g}, lon {axes[3][0]:g}..{axes[3][-1]:g}) without some of them; "
+            "regrid the mask to the input grid"
         )
-    return land
+    return land[np.ix_(rows, columns)]
 
 
 def _positions(mask_coord: np.ndarray, coord: np.ndarray, period: float | None = None) -> np.ndarray | None:

@@ -149,14 +149,13 @@ def find_coord(ds: xr.Dataset, names: Sequence[str], standard_name: str) -> str 
 def standardise(ds: xr.Dataset, variable: str, *, where: str) -> xr.DataArray:
     """Return the variable as (time, lat, lon), one dask chunk per day, coordinates named time/lat/lon."""
     da = ds[variable].reset_coords(drop=True)
-    lat_name = find_coord(ds, LAT_NAMES, "latitude")
-    lon_name = find_coord(ds, LON_NAMES, "longitude")
-    if lat_name is None or lon_name is None:
+    axes = map_axes(ds, where=where)
+    if axes is None:
         raise InputError(
             f"expected latitude and longitude coordinates in {where}, found {sorted(map(str, ds.variables))}; "
             "name them lat/lon or give them standard_name latitude/longitude"
         )
-    lat_dim, lat, lon_dim, lon = _horizontal_axes(ds, lat_name, lon_name, where=where)
+    lat_dim, lat, lon_dim, lon = axes
     if lat_dim == lon_dim:
         raise InputError(
             f"expected latitude and longitude on two dimensions in {where}, found both along {lat_dim!r} "
@@ -177,7 +176,7 @@ def standardise(ds: xr.Dataset, variable: str, *, where: str) -> xr.DataArray:
             )
         da = da.isel({dim: 0}, drop=True)
     da = da.drop_vars([n for n in (lat_dim, lon_dim) if n in da.coords]).rename({lat_dim: "lat", lon_dim: "lon"})
-    lon = _unwrapped_longitude(lon, where)
+    da = da.isel(lon=slice(0, lon.size))  # without a repeated first meridian (map_axes)
     da = da.assign_coords(lat=("lat", lat), lon=("lon", lon)).transpose("time", "lat", "lon")
     for name, values in (("lat", lat), ("lon", lon)):
         steps = np.diff(values)
@@ -187,6 +186,31 @@ def standardise(ds: xr.Dataset, variable: str, *, where: str) -> xr.DataArray:
                 f"sort the file along {name} (e.g. cdo or xarray sortby)"
             )
     return da.chunk({"time": 1, "lat": -1, "lon": -1})
+
+
+def map_axes(ds: xr.Dataset, *, where: str) -> tuple[Hashable, np.ndarray, Hashable, np.ndarray] | None:
+    """(latitude dimension, latitudes, longitude dimension, longitudes) of a file's grid, None
+    when it has no latitude or longitude coordinate.
+
+    Longitudes that jump by 360 degrees are unwrapped. A global grid that stores its first
+    meridian again at the end (0..360 inclusive) loses that last longitude: every map read
+    from the file is cut to the first lon.size columns, so each meridian is read once.
+    """
+    lat_name = find_coord(ds, LAT_NAMES, "latitude")
+    lon_name = find_coord(ds, LON_NAMES, "longitude")
+    if lat_name is None or lon_name is None:
+        return None
+    lat_dim, lat, lon_dim, lon = _horizontal_axes(ds, lat_name, lon_name, where=where)
+    lon = _unwrapped_longitude(lon, where)
+    if repeats_first_meridian(lon):
+        log.info("longitude %g in %s repeats longitude %g: that column is read once", lon[-1], where, lon[0])
+        lon = lon[:-1]
+    return lat_dim, lat, lon_dim, lon
+
+
+def repeats_first_meridian(lon: np.ndarray) -> bool:
+    """True for a global grid whose last longitude is its first again (0..360 inclusive)."""
+    return lon.size > 3 and same_longitudes(lon[-1], lon[0]) and is_global_longitude(lon[:-1])
 
 
 def _horizontal_axes(ds: xr.Dataset, lat_name: str, lon_name: str, *,
@@ -341,7 +365,7 @@ def land_from_mask_variable(ds: xr.Dataset) -> np.ndarray | None:
         standard_name = var.attrs.get("standard_name")
         if str(name) not in LAND_MASK_NAMES and standard_name not in LAND_STANDARD_NAMES + SEA_STANDARD_NAMES:
             continue
-        values = _first_map(ds, var)
+        values = first_map(ds, var)
         if values is None:
             continue
         if str(var.attrs.get("units", "")).strip() in ("%", "percent"):
@@ -355,7 +379,7 @@ def land_from_mask_variable(ds: xr.Dataset) -> np.ndarray | None:
         masks = np.atleast_1d(var.attrs.get("flag_masks", []))
         if "land" not in meanings or len(masks) != len(meanings):
             continue
-        values = _first_map(ds, var)
+        values = first_map(ds, var)
         if values is None:
             continue
         log.info("land from the 'land' bit of the flags variable %r in the input", str(name))
@@ -363,21 +387,16 @@ def land_from_mask_variable(ds: xr.Dataset) -> np.ndarray | None:
     return None
 
 
-def _first_map(ds: xr.Dataset, var: xr.DataArray) -> np.ndarray | None:
-    """The variable's 2-D (lat, lon) values at the first index of any other dimension, as
-    float; None when it is not a map."""
-    values = np.asarray(var.isel({d: 0 for d in var.dims if d not in _horizontal_dims(ds)}).squeeze().values,
-                        dtype=float)
+def first_map(ds: xr.Dataset, var: xr.DataArray) -> np.ndarray | None:
+    """The variable's 2-D (lat, lon) map at the first index of any other dimension, as float,
+    oriented and cut like the SST (map_axes); None when it is not a map."""
+    axes = map_axes(ds, where="the mask's file")
+    if axes is not None and {axes[0], axes[2]} <= set(var.dims):
+        lat_dim, _, lon_dim, lon = axes
+        var = var.isel({d: 0 for d in var.dims if d not in (lat_dim, lon_dim)}).transpose(lat_dim, lon_dim)
+        return np.asarray(var.isel({lon_dim: slice(0, lon.size)}).values, dtype=float)
+    values = np.asarray(var.squeeze().values, dtype=float)
     return values if values.ndim == 2 else None
-
-
-def _horizontal_dims(ds: xr.Dataset) -> set[str]:
-    dims = set()
-    for names, standard_name in ((LAT_NAMES, "latitude"), (LON_NAMES, "longitude")):
-        name = find_coord(ds, names, standard_name)
-        if name is not None:
-            dims.update(ds[name].dims)
-    return dims
 
 
 def apply_quality(da: xr.DataArray, ds: xr.Dataset, min_quality: int | None, *, where: str) -> tuple[xr.DataArray, bool]:
