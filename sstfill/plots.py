@@ -14,9 +14,9 @@ from pathlib import Path
 import numpy as np
 
 from sstfill.errors import InputError, OutputError
+from sstfill.evaluate import NOBS_CLASSES
 
 LAND_GREY = (0.78, 0.78, 0.78, 1.0)
-NOBS_LABELS = {"0": "0", "1-4": "1–4", "5-9": "5–9", ">=10": "≥10"}
 
 
 def require_matplotlib():
@@ -86,15 +86,16 @@ def plot_rmse_by_valid_days(path: str | os.PathLike, report: dict) -> Path:
 
     fig = Figure(figsize=(6.0, 4.0), layout="constrained")
     ax = fig.subplots()
-    x = np.arange(len(NOBS_LABELS))
+    keys = [key for key, _, _ in NOBS_CLASSES]
+    x = np.arange(len(keys))
     styles = [("o", "-"), ("s", "--"), ("^", ":"), ("D", "-."), ("v", "-")]
     for i, (name, score) in enumerate(report["methods"].items()):
         groups = score["by_valid_days"]
-        rmse = [groups.get(key, {}).get("rmse") for key in NOBS_LABELS]
+        rmse = [groups.get(key, {}).get("rmse") for key in keys]
         marker, line = styles[i % len(styles)]  # distinct, so that methods that coincide stay visible
         ax.plot(x, [np.nan if r is None else r for r in rmse], marker=marker, linestyle=line, label=name,
                 markersize=7 - i, alpha=0.9)
-    ax.set_xticks(x, [f"{label} days" for label in NOBS_LABELS.values()])
+    ax.set_xticks(x, [f"{key.replace('-', '–').replace('>=', '≥')} days" for key in keys])  # typographic labels
     ax.set_xlabel("valid days of the pixel in the month")
     ax.set_ylabel("RMSE of the monthly mean (K)")
     ax.set_ylim(bottom=0)
