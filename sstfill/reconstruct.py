@@ -17,8 +17,8 @@ import torch
 
 from sstfill.checkpoint import LoadedModel, load_model
 from sstfill.data.dataset import Normalisation, model_reference, window_inputs
-from sstfill.data.months import (Month, MonthFields, centred_windows, group_months, load_month, month_bounds, month_of_year,
-                                 padded_days_mask)
+from sstfill.data.months import (Month, MonthFields, centred_windows, group_months, incomplete_text, load_month,
+                                 month_bounds, month_of_year, padded_days_mask)
 from sstfill.data.tiling import Stitcher, blend_weights, extract, tile_grid
 from sstfill.device import resolve_device
 from sstfill.errors import InputError
@@ -98,6 +98,10 @@ def reconstruct(inputs: Sequence[str | os.PathLike] | str | os.PathLike, out: st
     warn_if_unseen_spacing(loaded, daily.grid_spacing_deg)
     months = group_months(daily.sst["time"])
     validity = check_valid_data(daily, months)
+    incomplete = incomplete_text(months)
+    if incomplete:
+        log.warning("the input covers only part of %s: each such map estimates the whole month's mean from the days "
+                    "given, as if the others were cloudy (its time bounds still span the month)", incomplete)
     land, land_source = resolve_land(daily, land_mask)
     ocean = ~land
     if not (ocean & validity.observed).any():

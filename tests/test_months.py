@@ -1,7 +1,7 @@
 import numpy as np
 import xarray as xr
 
-from sstfill.data.months import centred_windows, group_months, load_month, month_bounds, padded_days_mask
+from sstfill.data.months import centred_windows, group_months, incomplete_text, load_month, month_bounds, padded_days_mask
 
 
 def days(start, n, calendar="standard"):
@@ -15,6 +15,24 @@ def test_group_months_standard_calendar_with_a_missing_day():
     assert [m.label for m in months] == ["2021-01", "2021-02", "2021-03"]
     assert [m.days_in_month for m in months] == [31, 28, 31]
     assert list(months[1].day_slots) == [0, 1, 2] + list(range(4, 28))  # 4 February is absent: slot 3 stays empty
+
+
+def test_months_the_input_covers_in_part_are_named():
+    assert incomplete_text(group_months(days("2021-01-01", 59))) is None
+    time = days("2021-01-15", 26).drop_isel(time=[5])
+    assert incomplete_text(group_months(time)) == "2021-01 (days 15-19, 21-31 of 31), 2021-02 (days 1-9 of 28)"
+    assert incomplete_text(group_months(days("2021-01-01", 30, calendar="360_day"))) is None
+
+
+def test_reconstruct_warns_about_a_month_covered_in_part(small_region, tiny_model, tmp_path, caplog):
+    from sstfill.reconstruct import reconstruct
+
+    with xr.open_dataset(small_region[0]) as ds:
+        path = tmp_path / "daily.nc"
+        ds.sel(time=slice("2021-01-10", "2021-01-31")).to_netcdf(path)
+    with caplog.at_level("WARNING", logger="sstfill"):
+        reconstruct([path], tmp_path / "out.nc", model=tiny_model, device="cpu")
+    assert "the input covers only part of 2021-01 (days 10-31 of 31)" in caplog.text
 
 
 def test_calendars_decide_month_lengths():

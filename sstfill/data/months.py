@@ -48,6 +48,23 @@ def group_months(time: xr.DataArray) -> list[Month]:
     return result
 
 
+def incomplete_text(months: Sequence[Month]) -> str | None:
+    """Which months the input covers only in part ('2021-01 (days 15-31 of 31), ...'), or None.
+
+    Such a month's map estimates the whole month from the days there are, as if the others
+    were cloudy."""
+    parts = [f"{m.label} ({_day_ranges(m.day_slots + 1)} of {m.days_in_month})" for m in months
+             if m.time_indices.size < m.days_in_month]
+    return ", ".join(parts) if parts else None
+
+
+def _day_ranges(days: np.ndarray) -> str:
+    """'1-10, 15, 20-31' for sorted day numbers."""
+    breaks = np.flatnonzero(np.diff(days) > 1)
+    starts, ends = np.r_[days[0], days[breaks + 1]], np.r_[days[breaks], days[-1]]
+    return "days " + ", ".join(f"{a}" if a == b else f"{a}-{b}" for a, b in zip(starts, ends))
+
+
 def month_labels(time: xr.DataArray) -> list[str]:
     """'YYYY-MM' of each time step (as Month.label), to match monthly files to daily months."""
     return [f"{int(y):04d}-{int(m):02d}" for y, m in zip(time.dt.year.values, time.dt.month.values)]
