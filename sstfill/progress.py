@@ -10,7 +10,8 @@ import logging
 import os
 import sys
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from typing import TypeVar
 
 T = TypeVar("T")
@@ -22,29 +23,39 @@ def is_interactive() -> bool:
     return sys.stderr.isatty() and os.environ.get("TERM") != "dumb"
 
 
-def track(items: Iterable[T], *, total: int | None = None, description: str = "working",
-          log_every_s: float = 30.0) -> Iterator[T]:
-    """Iterate over items, showing progress suited to where the output goes."""
-    if total is None and hasattr(items, "__len__"):
-        total = len(items)  # type: ignore[arg-type]
+@contextmanager
+def progress(total: int | None, description: str, *, log_every_s: float = 30.0) -> Iterator[Callable[[int], None]]:
+    """A function advance(n) to call as work is done, shown as suits where the output goes."""
     if is_interactive():
         from rich.progress import (BarColumn, MofNCompleteColumn, Progress, TextColumn,
                                    TimeElapsedColumn, TimeRemainingColumn)
 
         columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
                    TimeElapsedColumn(), TimeRemainingColumn())
-        with Progress(*columns, transient=True) as progress:
-            task = progress.add_task(description, total=total)
-            for item in items:
-                yield item
-                progress.advance(task)
+        with Progress(*columns, transient=True) as bar:
+            task = bar.add_task(description, total=total)
+            yield lambda n=1: bar.advance(task, n)
         return
-    last = time.monotonic()
-    done = 0
-    for item in items:
-        yield item
-        done += 1
+    done, last = 0, time.monotonic()
+
+    def advance(n: int = 1) -> None:
+        nonlocal done, last
+        done += n
         now = time.monotonic()
         if now - last >= log_every_s:
-            log.info("%s: %d/%s", description, done, total if total is not None else "?")
+            share = f" ({done / total:.0%})" if total else ""
+            log.info("%s: %d/%s%s", description, done, total if total is not None else "?", share)
             last = now
+
+    yield advance
+
+
+def track(items: Iterable[T], *, total: int | None = None, description: str = "working",
+          log_every_s: float = 30.0) -> Iterator[T]:
+    """Iterate over items, showing progress suited to where the output goes."""
+    if total is None and hasattr(items, "__len__"):
+        total = len(items)  # type: ignore[arg-type]
+    with progress(total, description, log_every_s=log_every_s) as advance:
+        for item in items:
+            yield item
+            advance(1)

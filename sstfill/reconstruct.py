@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -19,7 +19,7 @@ from sstfill.checkpoint import LoadedModel, load_model
 from sstfill.data.dataset import Normalisation, model_reference, window_inputs
 from sstfill.data.months import (Month, MonthFields, centred_windows, group_months, incomplete_text, load_month,
                                  month_bounds, month_of_year, padded_days_mask)
-from sstfill.data.tiling import Stitcher, blend_weights, extract, tile_grid
+from sstfill.data.tiling import Stitcher, Tile, blend_weights, extract, tile_grid
 from sstfill.device import resolve_device
 from sstfill.errors import InputError
 from sstfill.io.files import one_line
@@ -28,7 +28,7 @@ from sstfill.io.output import atomic_output, check_output_path
 from sstfill.io.read import DailyInput, open_daily
 from sstfill.io.validate import check_valid_data
 from sstfill.io.write import SELF_SUPERVISED_UNCERTAINTY, MonthlyWriter, OutputInfo
-from sstfill.progress import track
+from sstfill.progress import progress
 
 log = logging.getLogger(__name__)
 
@@ -40,18 +40,24 @@ def normalisation_of(model: torch.nn.Module) -> Normalisation:
     return Normalisation(float(model.input_mean), float(model.input_std), float(model.target_mean), float(model.target_std))
 
 
+def ocean_tiles(land: np.ndarray, tile_size: int, *, periodic_x: bool) -> list[Tile]:
+    """The overlapping tiles that cover the grid, less those all on land."""
+    return [t for t in tile_grid(*land.shape, tile_size, tile_size // 4, periodic_x=periodic_x)
+            if not extract(land, t, periodic_x=periodic_x).all()]
+
+
 @torch.no_grad()
-def predict_window(loaded: LoadedModel, fields: list[MonthFields], land: np.ndarray, months, *, periodic_x: bool,
-                   device: torch.device, batch_size: int = 8) -> tuple[np.ndarray, np.ndarray]:
-    """Monthly SST and its one-sigma uncertainty (M, H, W) in kelvin for one window of months."""
+def predict_window(loaded: LoadedModel, fields: list[MonthFields], land: np.ndarray, months, tiles: list[Tile], *,
+                   periodic_x: bool, device: torch.device, batch_size: int = 8,
+                   advance: Callable[[int], None] = lambda n: None) -> tuple[np.ndarray, np.ndarray]:
+    """Monthly SST and its one-sigma uncertainty (M, H, W) in kelvin for one window of months,
+    from the model's predictions on `tiles` (ocean_tiles); advance(n) is told of each batch."""
     model, contract = loaded.model, loaded.contract
     norm = normalisation_of(model)
     slots = fields[0].slots[None] if len(fields) == 1 else np.stack([f.slots for f in fields])  # no copy of one month
     baseline = model_reference(np.stack([f.baseline for f in fields]), contract.target)
     padded, moy = padded_days_mask(months, contract.max_days), month_of_year(months)
     n_months, height, width = baseline.shape
-    tiles = [t for t in tile_grid(height, width, contract.tile_size, contract.tile_size // 4, periodic_x=periodic_x)
-             if not extract(land, t, periodic_x=periodic_x).all()]
     stitcher = Stitcher(2 * n_months, height, width, periodic_x=periodic_x)
     for start in range(0, len(tiles), batch_size):
         batch_tiles = tiles[start:start + batch_size]
@@ -65,6 +71,7 @@ def predict_window(loaded: LoadedModel, fields: list[MonthFields], land: np.ndar
         for i, tile in enumerate(batch_tiles):
             weights = blend_weights(tile.height, tile.width, contract.tile_size // 4)
             stitcher.add(np.concatenate([residual[i], sigma[i]]), tile, weights)
+        advance(len(batch_tiles))
     stitched = stitcher.result()
     ocean = ~land
     sst = np.where(ocean, baseline + stitched[:n_months], np.nan).astype(np.float32)
@@ -122,13 +129,16 @@ def reconstruct(inputs: Sequence[str | os.PathLike] | str | os.PathLike, out: st
         try:
             loaded_months: dict[int, MonthFields] = {}  # the current window's months, each read once
             windows = centred_windows(len(months), loaded.contract.months_per_window)
-            for index, (window, place) in enumerate(track(windows, description="reconstructing")):
-                loaded_months = {i: loaded_months[i] if i in loaded_months else _load(daily, months[i], ocean, loaded)
-                                 for i in window}
-                fields = [loaded_months[i] for i in window]
-                sst, uncertainty = predict_window(loaded, fields, land, [months[i] for i in window],
-                                                  periodic_x=daily.periodic_x, device=torch_device, batch_size=batch_size)
-                writer.write(index, sst[place], uncertainty[place], fields[place].nobs)
+            tiles = ocean_tiles(land, loaded.contract.tile_size, periodic_x=daily.periodic_x)
+            with progress(len(windows) * len(tiles), "reconstructing (tiles)") as advance:
+                for index, (window, place) in enumerate(windows):
+                    loaded_months = {i: loaded_months[i] if i in loaded_months else _load(daily, months[i], ocean, loaded)
+                                     for i in window}
+                    fields = [loaded_months[i] for i in window]
+                    sst, uncertainty = predict_window(loaded, fields, land, [months[i] for i in window], tiles,
+                                                      periodic_x=daily.periodic_x, device=torch_device,
+                                                      batch_size=batch_size, advance=advance)
+                    writer.write(index, sst[place], uncertainty[place], fields[place].nobs)
         finally:
             writer.close()
     log.info("wrote %s", out)

@@ -203,7 +203,7 @@ def map_axes(ds: xr.Dataset, *, where: str) -> tuple[Hashable, np.ndarray, Hasha
     lat_dim, lat, lon_dim, lon = _horizontal_axes(ds, lat_name, lon_name, where=where)
     lon = _unwrapped_longitude(lon, where)
     if repeats_first_meridian(lon):
-        log.info("longitude %g in %s repeats longitude %g: that column is read once", lon[-1], where, lon[0])
+        log.debug("longitude %g in %s repeats longitude %g: that column is read once", lon[-1], where, lon[0])
         lon = lon[:-1]
     return lat_dim, lat, lon_dim, lon
 
