@@ -129,6 +129,17 @@ def test_curvilinear_grid_is_refused_with_a_regridding_hint(tmp_path):
         open_daily(path)
 
 
+def test_projected_x_y_in_metres_are_not_taken_for_degrees(tmp_path):
+    ds = cube().rename({"lat": "y", "lon": "x"})
+    ds = ds.assign_coords(y=("y", ds["y"].values * 1e5, {"units": "m"}), x=("x", ds["x"].values * 1e5, {"units": "m"}))
+    with pytest.raises(InputError, match="expected latitude and longitude coordinates in degrees.*projected x/y in "
+                                         "metres need regridding"):
+        open_daily(write(ds, tmp_path / "polar.nc"))
+    ds = ds.assign_coords(y=("y", cube()["lat"].values, {"units": "degrees_north"}),
+                          x=("x", cube()["lon"].values, {"units": "°E"}))
+    np.testing.assert_array_equal(open_daily(write(ds, tmp_path / "named_y_x.nc")).lat, cube()["lat"].values)
+
+
 def test_missing_time_dimension(tmp_path):
     path = write(cube().isel(time=0, drop=True), tmp_path / "a.nc")
     with pytest.raises(InputError, match="time dimension"):

@@ -141,9 +141,15 @@ def find_sst_variable(ds: xr.Dataset, variable: str | None = None, *, where: str
 def find_coord(ds: xr.Dataset, names: Sequence[str], standard_name: str) -> str | None:
     """The latitude or longitude variable: by standard_name, else by name; among those, 1-D before 2-D."""
     found = [str(n) for n, v in ds.variables.items() if v.attrs.get("standard_name") == standard_name]
-    found = found or [n for n in names if n in ds.variables]
+    found = found or [n for n in names if n in ds.variables and _in_degrees(ds[n])]
     found.sort(key=lambda n: ds[n].ndim != 1)  # stable: keeps the order above among equals
     return found[0] if found else None
+
+
+def _in_degrees(var: xr.DataArray) -> bool:
+    """False for a coordinate whose units say it is not an angle (a projection's x/y in metres)."""
+    units = str(var.attrs.get("units", "degrees")).strip().lower()
+    return not units or units.startswith(("deg", "°"))
 
 
 def standardise(ds: xr.Dataset, variable: str, *, where: str) -> xr.DataArray:
@@ -152,8 +158,9 @@ def standardise(ds: xr.Dataset, variable: str, *, where: str) -> xr.DataArray:
     axes = map_axes(ds, where=where)
     if axes is None:
         raise InputError(
-            f"expected latitude and longitude coordinates in {where}, found {sorted(map(str, ds.variables))}; "
-            "name them lat/lon or give them standard_name latitude/longitude"
+            f"expected latitude and longitude coordinates in degrees in {where}, found {sorted(map(str, ds.variables))}; "
+            "name them lat/lon or give them standard_name latitude/longitude (projected x/y in metres need "
+            "regridding to a regular lat/lon grid first, e.g. cdo remapbil or xESMF)"
         )
     lat_dim, lat, lon_dim, lon = axes
     if lat_dim == lon_dim:
