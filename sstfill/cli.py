@@ -66,8 +66,9 @@ def _command_line() -> str:
 def prepare(
     daily: Annotated[list[str], typer.Argument(help="Daily SST: files, directories or quoted globs.")],
     out: Annotated[Path, typer.Option(help="The training store to write (NetCDF).")],
-    target: Annotated[Optional[list[str]], typer.Option(help="Gap-free monthly target on the same grid (repeatable). "
-                                                        "Without it the store is self-supervised.")] = None,
+    target: Annotated[Optional[list[str]], typer.Option(help="Gap-free target on the same grid, monthly (or daily/hourly: "
+                                                        "averaged to months); repeatable. Without it the store is "
+                                                        "self-supervised.")] = None,
     min_target_days: Annotated[int, typer.Option(help="Self-supervised: learn only from pixels seen on at least this many days of a month.")] = 10,
     seed: Annotated[int, typer.Option(help="Self-supervised: seed of the extra hiding of days.")] = 0,
     land_mask: LandMask = None,
@@ -146,7 +147,7 @@ def reconstruct(
 @app.command()
 def evaluate(
     recon: Annotated[Path, typer.Argument(help="Monthly reconstruction (from 'sstfill reconstruct').")],
-    reference: Annotated[Path, typer.Argument(help="Gap-free monthly reference on the same grid.")],
+    reference: Annotated[Path, typer.Argument(help="Gap-free reference on the same grid, monthly (or daily/hourly: averaged to months).")],
     input: Annotated[Optional[list[str]], typer.Option("--input", help="Daily input, to score the baselines (composites, DINEOF) beside it.")] = None,
     var: Variable = None,
     min_quality: MinQuality = 4,

@@ -23,7 +23,7 @@ import numpy as np
 
 from sstfill.baselines.dineof import DineofTooLarge, dineof_monthly
 from sstfill.data.baseline import composite, fill_gaps
-from sstfill.data.months import group_months, month_labels
+from sstfill.data.months import group_months, month_labels, monthly_means
 from sstfill.errors import InputError
 from sstfill.io.read import grid_text, open_daily, open_monthly, same_grid
 from sstfill.io.validate import check_valid_data
@@ -124,6 +124,7 @@ def evaluate(recon: str | Path, reference: str | Path, *, daily_input: Sequence[
         require_matplotlib()  # before any long computation
     recon_ds, recon_sst = open_monthly(recon, what="reconstruction")
     _, truth = open_monthly(reference, variable, what="reference")
+    truth = monthly_means(truth, where=f"reference {reference}")
     if not same_grid(recon_sst, truth):
         raise InputError(
             f"expected the reconstruction and the reference on one grid, found {grid_text(recon_sst)} "

@@ -13,7 +13,8 @@ import xarray as xr
 
 from sstfill import __version__
 from sstfill.data.baseline import monthly_baseline
-from sstfill.data.months import MAX_DAYS, MonthFields, group_months, load_month, month_labels, padded_days_mask
+from sstfill.data.months import (MAX_DAYS, MonthFields, group_months, load_month, month_labels, monthly_means,
+                                 padded_days_mask)
 from sstfill.errors import InputError
 from sstfill.io.files import expand_paths
 from sstfill.io.land import resolve_land
@@ -52,9 +53,12 @@ class RunningMoments:
 
 
 def open_target(inputs: Sequence[str | os.PathLike], variable: str | None) -> xr.DataArray:
-    """The monthly target as (time, lat, lon) kelvin, lazily."""
-    pieces = [open_monthly(path, variable, what="target")[1] for path in expand_paths(inputs)]
-    return pieces[0] if len(pieces) == 1 else xr.concat(pieces, dim="time", join="override", combine_attrs="override")
+    """The monthly target as (time, lat, lon) kelvin, lazily; daily or hourly targets become
+    monthly means (months.monthly_means)."""
+    paths = expand_paths(inputs)
+    pieces = [open_monthly(path, variable, what="target")[1] for path in paths]
+    target = pieces[0] if len(pieces) == 1 else xr.concat(pieces, dim="time", join="override", combine_attrs="override")
+    return monthly_means(target, where=f"the target ({paths[0]}{' and more' if len(paths) > 1 else ''})")
 
 
 def hide_days(slots: np.ndarray, rng: np.random.Generator, fraction: float = 0.5) -> np.ndarray:

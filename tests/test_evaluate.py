@@ -80,6 +80,20 @@ def test_evaluate_files_and_naive_baselines(tmp_path):
     assert render_table(report).row_count > 4
 
 
+def test_a_daily_reference_is_averaged_to_months(tmp_path):
+    time = xr.date_range("2021-01-01", periods=59, freq="D")
+    values = np.random.default_rng(2).normal(290.0, 1.0, (59, 4, 5)).astype(np.float32)
+    daily = xr.Dataset({"sst": (("time", "lat", "lon"), values, {"units": "K"})},
+                       coords={"time": time, "lat": np.arange(4.0), "lon": np.arange(5.0)})
+    daily.to_netcdf(tmp_path / "daily_reference.nc")
+    means = np.stack([values[:31].mean(axis=0), values[31:].mean(axis=0)])
+    monthly(means + 0.1).to_netcdf(tmp_path / "recon.nc")
+    report = evaluate(tmp_path / "recon.nc", tmp_path / "daily_reference.nc")
+    ours = report["methods"]["sstfill"]
+    assert ours["overall"]["n"] == 2 * 20 and ours["overall"]["bias"] == pytest.approx(0.1, abs=1e-4)
+    assert ours["overall"]["rmse"] == pytest.approx(0.1, abs=1e-4)
+
+
 def test_dineof_scored_beside_the_composites(tmp_path):
     recon, truth, daily = write_case(tmp_path)
     report = evaluate(recon, truth, daily_input=[daily])

@@ -1,7 +1,8 @@
 import numpy as np
 import xarray as xr
 
-from sstfill.data.months import centred_windows, group_months, incomplete_text, load_month, month_bounds, padded_days_mask
+from sstfill.data.months import (centred_windows, group_months, incomplete_text, load_month, month_bounds, monthly_means,
+                                 padded_days_mask)
 
 
 def days(start, n, calendar="standard"):
@@ -33,6 +34,24 @@ def test_reconstruct_warns_about_a_month_covered_in_part(small_region, tiny_mode
     with caplog.at_level("WARNING", logger="sstfill"):
         reconstruct([path], tmp_path / "out.nc", model=tiny_model, device="cpu")
     assert "the input covers only part of 2021-01 (days 10-31 of 31)" in caplog.text
+
+
+def test_daily_references_become_monthly_means(caplog):
+    time = days("2021-01-01", 41)  # all of January, 10 days of February
+    values = np.random.default_rng(0).normal(290.0, 1.0, (41, 2, 3)).astype(np.float32)
+    values[4, 1, 2] = np.nan  # a pixel missing on one day has no monthly mean
+    daily = xr.DataArray(values, dims=("time", "lat", "lon"), coords={"time": time}, attrs={"units": "K"})
+    shuffled = daily.isel(time=np.random.default_rng(1).permutation(41))  # as files may come
+    with caplog.at_level("INFO", logger="sstfill"):
+        means = monthly_means(shuffled, where="the reference").compute()
+    assert list(means["time"].dt.month.values) == [1, 2] and means.attrs["units"] == "K"
+    np.testing.assert_allclose(means[0].values.ravel()[:5], values[:31].mean(axis=0).ravel()[:5], rtol=1e-6)
+    assert np.isnan(means[0, 1, 2]) and np.isfinite(means[1, 1, 2])
+    np.testing.assert_allclose(means[1].values, values[31:].mean(axis=0), rtol=1e-6)
+    assert "41 time steps in 2 months" in caplog.text
+    assert "covers only part of 2021-02 (10 of 28 days): those means are not monthly means" in caplog.text
+    monthly = means.assign_coords(time=xr.date_range("2021-01-01", periods=2, freq="MS"))  # one step a month: unchanged
+    assert monthly_means(monthly, where="x") is monthly
 
 
 def test_calendars_decide_month_lengths():

@@ -56,6 +56,25 @@ def test_prepare_train_reconstruct_evaluate(small_region, tmp_path):
     assert "RMSE" in table and "naive" in table
 
 
+def test_a_daily_target_in_many_files_is_averaged_to_months(small_region, tmp_path):
+    daily, truth = small_region
+    with xr.open_dataset(daily) as d, xr.open_dataset(truth) as t:
+        days = d["time"].isel(time=slice(0, 59))  # January and February 2021
+        # one file per day: the month's map plus a ramp that sums to zero over the month, so
+        # the monthly mean is the monthly truth and no single day is
+        for day, month, n_days, day_of_month in zip(days.values, days.dt.month.values, days.dt.days_in_month.values,
+                                                     days.dt.day.values):
+            ramp = 0.05 * (day_of_month - (n_days + 1) / 2)
+            (t[["sst"]].sel(time=t["time"].dt.month == month) + ramp).assign_coords(time=[day]).to_netcdf(
+                tmp_path / f"target_{str(day)[:10]}.nc")
+        d.isel(time=slice(0, 59)).to_netcdf(tmp_path / "daily.nc")
+    invoke("prepare", tmp_path / "daily.nc", "--target", str(tmp_path / "target_*.nc"), "--out", tmp_path / "daily_target.nc")
+    invoke("prepare", tmp_path / "daily.nc", "--target", truth, "--out", tmp_path / "monthly_target.nc")
+    with xr.open_dataset(tmp_path / "daily_target.nc") as a, xr.open_dataset(tmp_path / "monthly_target.nc") as b:
+        assert a.sizes["month"] == 2
+        np.testing.assert_allclose(a["target"].values, b["target"].values, rtol=1e-6)
+
+
 def test_bad_input_is_one_line_exit_1_and_writes_nothing(small_region, tmp_path):
     daily, truth = small_region
     out = tmp_path / "out.nc"

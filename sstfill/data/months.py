@@ -8,12 +8,15 @@ but is absent from the input is simply an all-missing day.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 import cftime
 import numpy as np
 import xarray as xr
+
+log = logging.getLogger(__name__)
 
 MAX_DAYS = 31
 
@@ -63,6 +66,29 @@ def _day_ranges(days: np.ndarray) -> str:
     breaks = np.flatnonzero(np.diff(days) > 1)
     starts, ends = np.r_[days[0], days[breaks + 1]], np.r_[days[breaks], days[-1]]
     return "days " + ", ".join(f"{a}" if a == b else f"{a}-{b}" for a, b in zip(starts, ends))
+
+
+def monthly_means(da: xr.DataArray, *, where: str) -> xr.DataArray:
+    """A monthly reference or target as monthly maps: data with several time steps in a month
+    (daily or hourly fields, such as a gap-free L4 analysis or a reanalysis) become the mean
+    of each month's steps, lazily; a pixel missing at any step has no mean. Monthly data
+    come back unchanged. A month whose steps do not cover all of its days gets a warning."""
+    labels = np.array(month_labels(da["time"]))
+    if np.unique(labels).size == labels.size:
+        return da
+    order = np.argsort(da["time"].values, kind="stable")  # files may come in any order
+    da, labels = da.isel(time=order), labels[order]
+    starts = np.flatnonzero(np.r_[True, labels[1:] != labels[:-1]])
+    groups = np.split(np.arange(labels.size), starts[1:])
+    time = da["time"]
+    days = [np.unique(time.dt.day.values[g]).size for g in groups]
+    lengths = [int(time.dt.days_in_month.values[g[0]]) for g in groups]
+    short = [f"{labels[g[0]]} ({n} of {length} days)" for g, n, length in zip(groups, days, lengths) if n < length]
+    log.info("%s has %d time steps in %d months: using the mean of each month's steps", where, labels.size, len(groups))
+    if short:
+        log.warning("%s covers only part of %s: those means are not monthly means", where, ", ".join(short))
+    means = xr.concat([da.isel(time=g).mean("time", skipna=False) for g in groups], dim="time")
+    return means.assign_coords(time=time.isel(time=starts).values).assign_attrs(da.attrs)
 
 
 def month_labels(time: xr.DataArray) -> list[str]:
