@@ -41,6 +41,17 @@ def test_split_by_month_never_mixes_training_and_validation_months():
         split_windows([fake_store(n_months=1)], 1, 0.25)
 
 
+def test_coarse_grids_are_drawn_more_often_by_the_square_root_of_their_spacing():
+    fine, coarse = fake_store(grid_spacing_deg=0.05), fake_store(grid_spacing_deg=1.0)
+    windows = [Window(0, (0,)), Window(0, (1,)), Window(1, (0,))]
+    ds = TileDataset([fine, coarse], windows, 32, Normalisation(0.0, 1.0, 0.0, 0.5), random=True, samples=4000)
+    drawn = np.bincount([ds._random_item(i)[0].store for i in range(4000)], minlength=2)
+    # two fine windows of weight sqrt(0.05) against one coarse window of weight 1
+    assert drawn[1] / drawn[0] == pytest.approx(1.0 / (2 * np.sqrt(0.05)), rel=0.1)
+    same = TileDataset([fine, fine], windows, 32, Normalisation(0.0, 1.0, 0.0, 0.5), random=True, samples=10)
+    np.testing.assert_allclose(same.window_p, 1 / 3)
+
+
 def test_pooled_normalisation_matches_concatenation():
     a = fake_store(input_mean=1.0, input_std=2.0, input_count=100)
     b = fake_store(input_mean=3.0, input_std=1.0, input_count=300)

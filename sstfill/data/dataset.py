@@ -105,6 +105,11 @@ class TileDataset(torch.utils.data.Dataset):
 
     random=True: each item is a random window and tile position, with random flips (the
     anomalies have no preferred orientation), reproducible from (seed, epoch, index).
+    Windows are drawn in proportion to the square root of their store's grid spacing: a
+    tile of a coarse grid spans more ocean and more kinds of situation, and drawing every
+    window alike left coarse grids under-trained (on held-out regions, drawing by the square
+    root cut the RMSE from 0.668 to 0.660 of the filled composite, and from 0.734 to 0.722
+    on pixels seen on fewer than 5 days; README, "What was tried").
     random=False: every tile of every window, in order (for validation).
     """
 
@@ -114,6 +119,8 @@ class TileDataset(torch.utils.data.Dataset):
         self.stores, self.windows, self.tile, self.norm, self.target_form = stores, windows, tile, norm, target_form
         self.random, self.samples, self.seed, self.epoch = random, samples, seed, 0
         self.min_ocean_fraction = min_ocean_fraction
+        spacing = np.array([float(stores[w.store].attrs.get("grid_spacing_deg", 0.0)) or 1.0 for w in windows])
+        self.window_p = np.sqrt(spacing) / np.sqrt(spacing).sum()
         self.fixed: list[tuple[Window, Tile]] = []
         if not random:
             for w in windows:
@@ -127,7 +134,7 @@ class TileDataset(torch.utils.data.Dataset):
 
     def _random_item(self, index: int) -> tuple[Window, Tile, tuple[bool, bool]]:
         rng = np.random.default_rng([self.seed, self.epoch, index])
-        window = self.windows[rng.integers(len(self.windows))]
+        window = self.windows[rng.choice(len(self.windows), p=self.window_p)]
         land = self.stores[window.store].land
         h, w = min(self.tile, land.shape[0]), min(self.tile, land.shape[1])
         for _ in range(20):
