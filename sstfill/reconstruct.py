@@ -19,7 +19,7 @@ from sstfill.checkpoint import LoadedModel, load_model
 from sstfill.data.dataset import Normalisation, model_reference, window_inputs
 from sstfill.data.months import (Month, MonthFields, centred_windows, group_months, incomplete_text, load_month,
                                  month_bounds, month_of_year, padded_days_mask)
-from sstfill.data.tiling import Stitcher, Tile, blend_weights, extract, tile_grid
+from sstfill.data.tiling import Stitcher, Tile, blend_weights, extract, ocean_tiles
 from sstfill.device import resolve_device
 from sstfill.errors import InputError
 from sstfill.io.files import one_line
@@ -38,12 +38,6 @@ SPACING_MARGIN = 1.5
 
 def normalisation_of(model: torch.nn.Module) -> Normalisation:
     return Normalisation(float(model.input_mean), float(model.input_std), float(model.target_mean), float(model.target_std))
-
-
-def ocean_tiles(land: np.ndarray, tile_size: int, *, periodic_x: bool) -> list[Tile]:
-    """The overlapping tiles that cover the grid, less those all on land."""
-    return [t for t in tile_grid(*land.shape, tile_size, tile_size // 4, periodic_x=periodic_x)
-            if not extract(land, t, periodic_x=periodic_x).all()]
 
 
 @torch.no_grad()

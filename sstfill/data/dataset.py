@@ -11,7 +11,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from sstfill.data.tiling import Tile, extract, tile_grid
+from sstfill.data.tiling import Tile, extract, ocean_tiles
 from sstfill.io.store import Store
 
 
@@ -123,11 +123,7 @@ class TileDataset(torch.utils.data.Dataset):
         self.window_p = np.sqrt(spacing) / np.sqrt(spacing).sum()
         self.fixed: list[tuple[Window, Tile]] = []
         if not random:
-            for w in windows:
-                s = stores[w.store]
-                for t in tile_grid(*s.land.shape, tile, tile // 4):
-                    if (~extract(s.land, t)).mean() > 0:
-                        self.fixed.append((w, t))
+            self.fixed = [(w, t) for w in windows for t in ocean_tiles(stores[w.store].land, tile)]
 
     def __len__(self) -> int:
         return self.samples if self.random else len(self.fixed)

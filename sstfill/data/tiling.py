@@ -47,6 +47,12 @@ def tile_grid(height: int, width: int, tile: int, overlap: int, *, periodic_x: b
     return [Tile(y0, x0, tile_h, tile_w) for y0 in ys for x0 in xs]
 
 
+def ocean_tiles(land: np.ndarray, tile: int, *, periodic_x: bool = False) -> list[Tile]:
+    """The tiles of tile_grid (overlap tile // 4) that hold any ocean (land False)."""
+    return [t for t in tile_grid(*land.shape, tile, tile // 4, periodic_x=periodic_x)
+            if not extract(land, t, periodic_x=periodic_x).all()]
+
+
 def blend_weights(height: int, width: int, overlap: int) -> np.ndarray:
     """(height, width) float32 weights: a raised-cosine ramp over `overlap` pixels from each edge, 1 inside.
 
