@@ -81,9 +81,9 @@ def monthly_means(da: xr.DataArray, *, where: str) -> xr.DataArray:
     starts = np.flatnonzero(np.r_[True, labels[1:] != labels[:-1]])
     groups = np.split(np.arange(labels.size), starts[1:])
     time = da["time"]
-    days = [np.unique(time.dt.day.values[g]).size for g in groups]
-    lengths = [int(time.dt.days_in_month.values[g[0]]) for g in groups]
-    short = [f"{labels[g[0]]} ({n} of {length} days)" for g, n, length in zip(groups, days, lengths) if n < length]
+    day, length = time.dt.day.values, time.dt.days_in_month.values
+    covered = [(labels[g[0]], np.unique(day[g]).size, int(length[g[0]])) for g in groups]
+    short = [f"{label} ({n} of {total} days)" for label, n, total in covered if n < total]
     log.info("%s has %d time steps in %d months: using the mean of each month's steps", where, labels.size, len(groups))
     if short:
         log.warning("%s covers only part of %s: those means are not monthly means", where, ", ".join(short))
