@@ -28,6 +28,8 @@ import xarray as xr
 from scipy import ndimage
 
 from sstfill.data.baseline import composite
+from sstfill.data.months import group_months
+from sstfill.io.read import open_daily
 from sstfill.io.store import open_store
 from sstfill.logs import setup_logging
 from sstfill.reconstruct import reconstruct
@@ -69,14 +71,13 @@ def from_model(n_regions, seed, model, sigma_px, valid_days):
             start = f"{int(rng.integers(2000, 2024))}-{int(rng.integers(1, 13)):02d}-01"
             daily, truth = synthetic_sst(lat, lon, start=start, n_months=3, seed=int(rng.integers(2**31)),
                                          cloud_cover=float(rng.uniform(0.4, 0.8)))
-            out = reconstruct([write_netcdf(daily, Path(tmp) / f"daily_{i}.nc")], Path(tmp) / f"out_{i}.nc",
-                              model=model, device="cpu")
+            daily_path = write_netcdf(daily, Path(tmp) / f"daily_{i}.nc")
+            out = reconstruct([daily_path], Path(tmp) / f"out_{i}.nc", model=model, device="cpu")
             with xr.open_dataset(out) as recon:
                 errors = truth["sst"].values - recon["sst"].values
                 nobs = recon["nobs"].values
-            good = daily["sst"].where(daily["quality_level"] >= 4)  # as reconstruct reads it
-            months = good["time"].dt.month.values
-            composites = [composite(good.values[months == m])[0] for m in dict.fromkeys(months)]
+            sst = open_daily(daily_path).sst  # the values reconstruct read
+            composites = [composite(sst.isel(time=m.time_indices).values)[0] for m in group_months(sst["time"])]
             yield from pairs(errors, composites, nobs, np.isfinite(truth["sst"].values[0]), sigma_px, valid_days)
 
 
