@@ -12,7 +12,7 @@ import numpy as np
 import xarray as xr
 
 from sstfill import __version__
-from sstfill.data.baseline import monthly_baseline
+from sstfill.data.baseline import fill_sigma_px, monthly_baseline
 from sstfill.data.months import (MAX_DAYS, MonthFields, group_months, load_month, month_labels, monthly_means,
                                  padded_days_mask)
 from sstfill.errors import InputError
@@ -20,7 +20,7 @@ from sstfill.io.files import expand_paths
 from sstfill.io.land import resolve_land
 from sstfill.io.output import atomic_output, check_output_path
 from sstfill.io.read import grid_text, open_daily, open_monthly, same_grid
-from sstfill.io.store import StoreWriter
+from sstfill.io.store import FILL_BY_SPACING, StoreWriter
 from sstfill.io.validate import check_valid_data
 from sstfill.progress import track
 
@@ -78,8 +78,8 @@ def hide_days(slots: np.ndarray, rng: np.random.Generator, fraction: float = 0.5
 
 def prepare(daily_inputs: Sequence[str | os.PathLike], target_inputs: Sequence[str | os.PathLike] | None,
             out: str | Path, *, land_mask: str | Path | None = None, variable: str | None = None,
-            target_variable: str | None = None, min_quality: int | None = 4, baseline_sigma_px: float = 2.0,
-            min_target_days: int = 10, seed: int = 0, overwrite: bool = False) -> Path:
+            target_variable: str | None = None, min_quality: int | None = 4, min_target_days: int = 10, seed: int = 0,
+            overwrite: bool = False) -> Path:
     """Write a training store (see sstfill.io.store).
 
     Supervised (target_inputs given): the target is a gap-free monthly SST on the input grid
@@ -117,6 +117,7 @@ def prepare(daily_inputs: Sequence[str | os.PathLike], target_inputs: Sequence[s
         # The target is gap-free over ocean: where it is missing in any month, there is no truth to learn from.
         land = land | np.asarray(used.isnull().any("time").values)
     ocean = ~land
+    baseline_sigma_px = fill_sigma_px(daily.grid_spacing_deg)
     log.info("land from %s%s: %.1f%% of the grid", land_source, " (and where the target has no value)" if supervised
              else "", 100 * land.mean())
 
@@ -127,6 +128,7 @@ def prepare(daily_inputs: Sequence[str | os.PathLike], target_inputs: Sequence[s
         "variable_standard_name": daily.standard_name,
         "calendar": daily.calendar,
         "baseline_sigma_px": baseline_sigma_px,
+        "baseline_fill": FILL_BY_SPACING,
         "grid_spacing_deg": daily.grid_spacing_deg,
         "periodic_x": int(daily.periodic_x),
         "training_mode": "supervised" if supervised else "self-supervised",

@@ -141,8 +141,8 @@ def reconstruct(inputs: Sequence[str | os.PathLike] | str | os.PathLike, out: st
 
 def _load(daily: DailyInput, month: Month, ocean: np.ndarray, loaded: LoadedModel) -> MonthFields:
     try:
-        return load_month(daily.sst, month, ocean, sigma_px=loaded.contract.baseline_sigma_px, periodic_x=daily.periodic_x,
-                          max_days=loaded.contract.max_days)
+        return load_month(daily.sst, month, ocean, sigma_px=loaded.contract.fill_sigma_px(daily.grid_spacing_deg),
+                          periodic_x=daily.periodic_x, max_days=loaded.contract.max_days)
     except ValueError as exc:
         raise InputError(f"expected valid SST over ocean in {month.label}, found none ({exc}); "
                          "drop that month from the input or lower --min-quality") from exc

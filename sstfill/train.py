@@ -18,7 +18,7 @@ from sstfill.data.dataset import TileDataset, pooled_normalisation, split_window
 from sstfill.device import resolve_device, seed_everything
 from sstfill.errors import InputError
 from sstfill.io.output import check_output_path
-from sstfill.io.store import open_store
+from sstfill.io.store import FILL_BY_SPACING, Store, open_store
 from sstfill.model.loss import gaussian_nll, masked_mse, training_loss
 from sstfill.progress import is_interactive, track
 
@@ -99,7 +99,7 @@ def train(stores: Sequence[str | Path], out: str | Path, *, config: TrainConfig 
     spacings = sorted({round(float(s.attrs.get("grid_spacing_deg", 0.0)), 4) for s in opened})
     contract = DataContract(tile_size=tile, months_per_window=config.months_per_window, target=config.target_form,
                             training_mode=modes[0],
-                            baseline_sigma_px=float(opened[0].attrs["baseline_sigma_px"]), grid_spacing_deg=spacings,
+                            baseline_sigma_px=_baseline_sigma_px(opened), grid_spacing_deg=spacings,
                             variable=str(opened[0].attrs.get("variable_standard_name", "sea_surface_temperature")))
     model = build_model(model_config, contract).to(torch_device)
     model.set_normalisation(norm.input_mean, norm.input_std, norm.target_mean, norm.target_std)
@@ -160,3 +160,15 @@ def train(stores: Sequence[str | Path], out: str | Path, *, config: TrainConfig 
     model_id = save_model(out, model, model_config, contract, summary(epochs_run))
     log.info("wrote %s (best epoch %d, validation RMSE %.4f K, %.0f s)", out, best["epoch"], best["rmse"], seconds)
     return TrainResult(Path(out), model_id, best["epoch"], epochs_run, best["rmse"], best["loss"], seconds)
+
+
+def _baseline_sigma_px(stores: list[Store]) -> float | None:
+    """The contract's baseline_sigma_px: None when every store was filled by its grid spacing (as
+    prepare does now), else the one fixed sigma of stores from sstfill 0.1.x."""
+    sigmas = {None if s.attrs.get("baseline_fill") == FILL_BY_SPACING else float(s.attrs["baseline_sigma_px"])
+              for s in stores}
+    if len(sigmas) > 1:
+        found = sorted(FILL_BY_SPACING if v is None else f"a fixed {v:g} px" for v in sigmas)
+        raise InputError(f"expected stores whose baselines were gap-filled alike, found {' and '.join(found)}; "
+                         "prepare the older stores again with this sstfill")
+    return sigmas.pop()

@@ -5,7 +5,7 @@ import warnings
 import numpy as np
 import pytest
 
-from sstfill.data.baseline import composite, fill_gaps, monthly_baseline
+from sstfill.data.baseline import composite, fill_gaps, fill_sigma_px, monthly_baseline
 
 NAN = np.nan
 
@@ -149,3 +149,8 @@ def test_monthly_baseline():
     seen = ocean & (count > 0)
     np.testing.assert_array_equal(baseline[seen], mean[seen])
     assert np.isfinite(baseline[ocean]).all() and np.isnan(baseline[~ocean]).all()
+
+
+@pytest.mark.parametrize("spacing, sigma", [(1.0, 1.0), (0.25, 2.0), (0.04, 5.0), (0.0, 2.0)])
+def test_fill_starts_narrower_on_coarser_grids(spacing, sigma):
+    assert fill_sigma_px(spacing) == pytest.approx(sigma)

@@ -3,6 +3,7 @@
 import json
 
 import numpy as np
+import pytest
 import torch
 import xarray as xr
 from typer.testing import CliRunner
@@ -151,3 +152,53 @@ def test_multi_month_model_predicts_each_month_in_its_centred_window(small_regio
         # February's windows differ (January-March against February-April), and so does its map.
         np.testing.assert_array_equal(w["sst"].values[2], p["sst"].values[1])
         assert np.nanmax(np.abs(w["sst"].values[1] - p["sst"].values[0])) > 0
+
+
+def test_the_baseline_fill_follows_the_grid_spacing_from_prepare_to_reconstruct(tmp_path, monkeypatch):
+    """prepare fills a 1 degree grid from sigma 1 px; train records the rule, not one sigma; reconstruct
+    applies it to the input's own spacing, and a model file of sstfill 0.1 keeps its fixed 2 px."""
+    import sstfill.reconstruct
+    from sstfill.data.baseline import composite, fill_gaps
+    from sstfill.errors import InputError
+    from sstfill.io.store import FILL_BY_SPACING
+    from sstfill.testing import make_grid, synthetic_sst, write_netcdf
+    from sstfill.train import train
+
+    lat, lon = make_grid(-40.0, -8.0, -30.0, 2.0, 1.0)
+    daily, truth = synthetic_sst(lat, lon, start="2021-01-01", n_months=2, seed=5, cloud_cover=0.8)
+    daily_path, truth_path = write_netcdf(daily, tmp_path / "daily.nc"), write_netcdf(truth, tmp_path / "truth.nc")
+    store = tmp_path / "store.nc"
+    invoke("prepare", daily_path, "--target", truth_path, "--out", store)
+    with xr.open_dataset(store) as ds:
+        assert ds.attrs["baseline_sigma_px"] == 1.0 and ds.attrs["baseline_fill"] == FILL_BY_SPACING
+        days = np.where(ds["valid"].values[0] == 1, ds["daily"].values[0], np.nan)
+        ocean = ds["land_mask"].values == 0
+        mean, count = composite(days)
+        assert (ocean & (count == 0)).any(), "the check needs never-observed pixels"
+        np.testing.assert_allclose(ds["baseline"].values[0][ocean], fill_gaps(mean, ocean, sigma_px=1.0)[ocean],
+                                   rtol=0, atol=1e-5)
+        assert not np.allclose(ds["baseline"].values[0][ocean], fill_gaps(mean, ocean, sigma_px=2.0)[ocean], atol=1e-3)
+
+    invoke("train", store, "--out", tmp_path / "model.pt", "--device", "cpu", "--epochs", "1", "--samples-per-epoch",
+           "4", "--batch-size", "4", "--embed-dim", "16", "--depth", "1", "--tile-size", "16")
+    loaded = load_model(tmp_path / "model.pt")
+    assert loaded.contract.baseline_sigma_px is None
+
+    used = []
+    real_load_month = sstfill.reconstruct.load_month
+    monkeypatch.setattr(sstfill.reconstruct, "load_month",
+                        lambda *a, sigma_px, **kw: used.append(sigma_px) or real_load_month(*a, sigma_px=sigma_px, **kw))
+    invoke("reconstruct", daily_path, tmp_path / "out.nc", "--model", tmp_path / "model.pt", "--device", "cpu")
+    assert used == [1.0, 1.0]
+    payload = torch.load(tmp_path / "model.pt", weights_only=True)
+    payload["contract"]["baseline_sigma_px"] = 2.0  # as sstfill 0.1 wrote it
+    torch.save(payload, tmp_path / "old.pt")
+    invoke("reconstruct", daily_path, tmp_path / "old_out.nc", "--model", tmp_path / "old.pt", "--device", "cpu")
+    assert used[2:] == [2.0, 2.0]
+
+    with xr.open_dataset(store) as ds:
+        ds.load()
+    del ds.attrs["baseline_fill"]  # a store from sstfill 0.1
+    ds.to_netcdf(tmp_path / "old_store.nc")
+    with pytest.raises(InputError, match="gap-filled alike"):
+        train([store, tmp_path / "old_store.nc"], tmp_path / "mixed.pt", device="cpu")

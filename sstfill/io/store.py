@@ -12,7 +12,8 @@
         byte  land_mask(lat, lon)                        1 on land
     attributes: NaN-aware normalisation statistics of the input and target anomalies
         (input_mean, input_std, input_count, target_mean, target_std, target_count), the
-        baseline smoothing, the calendar, the grid spacing, periodic_x, history.
+        baseline's first fill sigma (baseline_sigma_px) and how it was chosen (baseline_fill),
+        the calendar, the grid spacing, periodic_x, history.
 """
 
 from __future__ import annotations
@@ -27,6 +28,10 @@ import xarray as xr
 from sstfill.errors import InputError
 
 STORE_VERSION = 1
+
+FILL_BY_SPACING = "by grid spacing"
+"""baseline_fill of a store whose baseline_sigma_px is data.baseline.fill_sigma_px of its grid
+spacing. Stores without the attribute (sstfill 0.1.x) were all filled from one fixed sigma."""
 
 
 class StoreWriter:
