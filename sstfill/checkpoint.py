@@ -102,8 +102,8 @@ def load_model(path: str | Path | None = None, device: torch.device | None = Non
             f"{path} has model-file format {payload['format_version']}, this sstfill ({__version__}) reads up to "
             f"{FORMAT_VERSION}; upgrade sstfill"
         )
-    # Files from sstfill 0.1.0 do not name pixel_channels: their models were built without PixelPath.
-    config = from_dict(ModelConfig, {"pixel_channels": 0, **payload["model_args"]})
+    # Older files do not name these: their models were built without PixelPath (0.1.0) or BaselineStructure.
+    config = from_dict(ModelConfig, {"pixel_channels": 0, "baseline_structure": False, **payload["model_args"]})
     contract = from_dict(DataContract, payload["contract"])
     model = build_model(config, contract)
     try:

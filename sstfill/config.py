@@ -34,6 +34,7 @@ class ModelConfig:
     overlap: int = 1
     dropout: float = 0.1
     pixel_channels: int = 16  # full-resolution features for the decoder (encoder.PixelPath); 0 = none
+    baseline_structure: bool = True  # the baseline's local anomalies as inputs (encoder.BaselineStructure)
 
     def __post_init__(self) -> None:
         self.patch_size = tuple(int(p) for p in self.patch_size)  # type: ignore[assignment]

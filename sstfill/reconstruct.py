@@ -59,7 +59,7 @@ def predict_window(loaded: LoadedModel, fields: list[MonthFields], land: np.ndar
                                 extract(land, t, periodic_x=periodic_x), padded, moy, norm) for t in batch_tiles]
         batch = {k: torch.from_numpy(np.stack([a[k] for a in arrays])).to(device) for k in arrays[0]}
         mean, log_var = model(batch["x"], batch["daily_mask"], batch["padded_days_mask"], batch["land_mask"],
-                              batch["month_of_year"])
+                              batch["month_of_year"], batch["baseline"])
         residual = mean.float().cpu().numpy() * norm.target_std + norm.target_mean
         sigma = np.exp(0.5 * log_var.float().cpu().numpy()) * norm.target_std
         for i, tile in enumerate(batch_tiles):

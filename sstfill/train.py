@@ -42,7 +42,8 @@ def _batches(loader: torch.utils.data.DataLoader, device: torch.device):
 
 
 def _forward(model, batch):
-    return model(batch["x"], batch["daily_mask"], batch["padded_days_mask"], batch["land_mask"], batch["month_of_year"])
+    return model(batch["x"], batch["daily_mask"], batch["padded_days_mask"], batch["land_mask"], batch["month_of_year"],
+                 batch["baseline"])
 
 
 @torch.no_grad()

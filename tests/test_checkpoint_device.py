@@ -25,14 +25,16 @@ def test_model_file_round_trip_is_weights_only(tmp_path):
 
 
 def test_model_file_from_before_the_pixel_path_still_loads(tmp_path):
-    config, contract = ModelConfig(embed_dim=16, hidden=16, depth=1, pixel_channels=0), DataContract(tile_size=32)
+    config = ModelConfig(embed_dim=16, hidden=16, depth=1, pixel_channels=0, baseline_structure=False)
+    contract = DataContract(tile_size=32)
     path = tmp_path / "old.pt"
     save_model(path, build_model(config, contract), config, contract, {})
     payload = torch.load(path, weights_only=True)
-    del payload["model_args"]["pixel_channels"]  # as sstfill 0.1.0 wrote it
+    del payload["model_args"]["pixel_channels"], payload["model_args"]["baseline_structure"]  # as sstfill 0.1.0 wrote it
     torch.save(payload, path)
     loaded = load_model(path)
     assert loaded.config.pixel_channels == 0 and loaded.model.pixels is None
+    assert not loaded.config.baseline_structure and loaded.model.structure is None
 
 
 def test_bad_model_files(tmp_path):

@@ -14,7 +14,8 @@ def fake_store(n_months=4, ny=40, nx=50, seed=0, **attrs):
     padded = np.zeros((n_months, 31), bool)
     padded[1 % n_months, 28:] = True
     base = {"input_mean": 0.0, "input_std": 1.0, "input_count": 100, "target_mean": 0.0, "target_std": 0.5, "target_count": 10}
-    return Store(path="mem", daily=daily, baseline=np.full((n_months, ny, nx), 290, np.float32),
+    baseline = np.where(land, np.nan, 290 + 0.01 * np.arange(nx)).astype(np.float32)[None].repeat(n_months, 0)
+    return Store(path="mem", daily=daily, baseline=baseline,
                  target=np.where(land, np.nan, 290.5).astype(np.float32)[None].repeat(n_months, 0), padded=padded,
                  month_of_year=np.arange(n_months) % 12, year=np.full(n_months, 2021), land=land, attrs={**base, **attrs})
 
@@ -28,7 +29,10 @@ def test_window_inputs_masks_gaps_land_and_padded_days():
     assert out["daily_mask"][0, 31 + 28:31 + 31].all(), "padded February days are masked"
     assert out["daily_mask"][0, :, :10, :10].all(), "land is masked"
     valid = ~out["daily_mask"][0, 0]
-    assert np.allclose(out["x"][0, 0][valid], (store.daily[0, 0] - 290)[valid] / 2.0)
+    assert np.allclose(out["x"][0, 0][valid], (store.daily[0, 0] - store.baseline[0])[valid] / 2.0)
+    ocean = ~store.land
+    assert np.array_equal(out["baseline"][:, ocean], store.baseline[:2, ocean]), "the model sees the baseline itself"
+    assert (out["baseline"][:, store.land] == 0).all(), "NaN on land becomes 0"
 
 
 def test_split_by_month_never_mixes_training_and_validation_months():
@@ -78,5 +82,6 @@ def test_random_tiles_are_reproducible_and_flips_keep_pairs_aligned():
         land = item["land_mask"].numpy()
         assert not item["loss_mask"].numpy()[0][land].any(), "land never counts in the loss"
         assert item["daily_mask"].numpy()[0][:, land].all()
+        assert (item["baseline"].numpy()[0][land] == 0).all() and (item["baseline"].numpy()[0][~land] > 0).all()
     validation = TileDataset([store], [Window(0, (3,))], 32, norm, random=False)
     assert len(validation) >= 4

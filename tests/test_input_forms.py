@@ -330,7 +330,7 @@ class TileRamp(torch.nn.Module):
 
     input_mean, input_std, target_mean, target_std = 0.0, 1.0, 0.0, 1.0
 
-    def forward(self, x, daily_mask, padded_days_mask, land_mask, month_of_year):
+    def forward(self, x, daily_mask, padded_days_mask, land_mask, month_of_year, baseline):
         batch, months, (height, width) = x.shape[0], padded_days_mask.shape[1], x.shape[-2:]
         mean = torch.linspace(0.0, 1.0, width).expand(batch, months, height, width)
         return mean, torch.zeros_like(mean)

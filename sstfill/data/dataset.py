@@ -41,6 +41,7 @@ def window_inputs(slots: np.ndarray, baseline: np.ndarray, land: np.ndarray, pad
         "padded_days_mask": padded.astype(bool),
         "land_mask": land.astype(bool),
         "month_of_year": month_of_year.astype(np.int64),
+        "baseline": np.nan_to_num(baseline).astype(np.float32),
     }
 
 

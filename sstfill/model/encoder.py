@@ -8,6 +8,8 @@ from torch import Tensor, nn
 
 # Gaussian widths (pixels) of the daily neighbourhood channels; see DailyNeighbourhood.
 NEIGHBOURHOOD_SIGMAS_PX = (2.0, 6.0)
+# Gaussian widths (pixels) of the baseline structure channels; see BaselineStructure.
+STRUCTURE_SIGMAS_PX = (1.0, 2.0, 4.0)
 
 
 class DailyNeighbourhood(nn.Module):
@@ -49,6 +51,32 @@ class DailyNeighbourhood(nn.Module):
         return torch.cat(out, dim=1).reshape(b, t, self.channels, h, w).transpose(1, 2)
 
 
+class BaselineStructure(nn.Module):
+    """Fixed (not learned) local anomalies of the monthly baseline, at a few spatial scales.
+
+    Beyond the design doc, measured to help: the daily inputs are anomalies from each pixel's
+    own baseline, so on their own they show nothing of how a pixel's monthly composite
+    differs from its neighbours' (a composite made noisy by few days, a front or an eddy that
+    the gap fill flattened). Each scale gives the baseline minus its Gaussian-weighted mean
+    over the ocean around (a normalised convolution), zero on land.
+    """
+
+    def __init__(self, sigmas_px: tuple[float, ...] = STRUCTURE_SIGMAS_PX):
+        super().__init__()
+        self.smooth = DailyNeighbourhood(sigmas_px)
+
+    @property
+    def channels(self) -> int:
+        return self.smooth.n_scales
+
+    def forward(self, baseline: Tensor, land: Tensor) -> Tensor:
+        """baseline (B, M, H, W), any values on land; land (B, H, W) bool -> (B, scales, M, H, W)."""
+        ocean = (~land)[:, None, None].expand(-1, 1, baseline.shape[1], -1, -1)
+        values = torch.where(ocean, baseline[:, None], torch.zeros((), dtype=baseline.dtype, device=baseline.device))
+        means = self.smooth(values, ocean.to(baseline.dtype))[:, 0::2]
+        return torch.where(ocean, values - means, torch.zeros_like(means))
+
+
 class VideoEncoder(nn.Module):
     """Cut a masked video into non-overlapping (Pt, Ph, Pw) patches, one token per patch.
 
@@ -59,14 +87,15 @@ class VideoEncoder(nn.Module):
     channels (DailyNeighbourhood) ride along too.
     """
 
-    def __init__(self, patch_size: tuple[int, int, int] = (1, 4, 4), embed_dim: int = 64, dropout: float = 0.1):
+    def __init__(self, patch_size: tuple[int, int, int] = (1, 4, 4), embed_dim: int = 64, dropout: float = 0.1,
+                 extra_channels: int = 0):
         super().__init__()
         self.patch_size = tuple(int(p) for p in patch_size)
         if len(self.patch_size) != 3 or min(self.patch_size) < 1:
             raise ValueError(f"patch_size must be three positive ints (Pt, Ph, Pw), got {patch_size}")
         self.neighbourhood = DailyNeighbourhood()
-        in_channels = 2 + self.neighbourhood.channels
-        self.proj = nn.Conv3d(in_channels, embed_dim, kernel_size=self.patch_size, stride=self.patch_size)
+        self.in_channels = 2 + self.neighbourhood.channels + extra_channels  # extra: per-day channels the caller adds
+        self.proj = nn.Conv3d(self.in_channels, embed_dim, kernel_size=self.patch_size, stride=self.patch_size)
         self.norm = nn.LayerNorm(embed_dim)
         # Beyond the design doc: the Conv3d embedding is linear in its inputs, and the temporal
         # pooling that follows is a weighted sum, so without a non-linearity here a token cannot

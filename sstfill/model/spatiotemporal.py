@@ -8,7 +8,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from sstfill.model.decoder import MonthlyConvDecoder
-from sstfill.model.encoder import PixelPath, VideoEncoder
+from sstfill.model.encoder import BaselineStructure, PixelPath, VideoEncoder
 from sstfill.model.positional import SpatialPositionalEncoding2D
 from sstfill.model.spatial import SpatialTransformer
 from sstfill.model.temporal import TemporalAttentionAggregator
@@ -48,6 +48,7 @@ class SpatioTemporalModel(nn.Module):
         dropout: float = 0.1,
         max_days: int = 31,
         pixel_channels: int = 16,
+        baseline_structure: bool = True,
     ):
         super().__init__()
         patch_size = tuple(int(p) for p in patch_size)
@@ -63,10 +64,13 @@ class SpatioTemporalModel(nn.Module):
             "dropout": float(dropout),
             "max_days": int(max_days),
             "pixel_channels": int(pixel_channels),
+            "baseline_structure": bool(baseline_structure),
         }
         self.patch_size = patch_size
-        self.encoder = VideoEncoder(patch_size, embed_dim, dropout)
-        self.pixels = PixelPath(2 + self.encoder.neighbourhood.channels, pixel_channels) if pixel_channels else None
+        self.structure = BaselineStructure() if baseline_structure else None
+        self.encoder = VideoEncoder(patch_size, embed_dim, dropout,
+                                    extra_channels=self.structure.channels if self.structure else 0)
+        self.pixels = PixelPath(self.encoder.in_channels, pixel_channels) if pixel_channels else None
         self.temporal = TemporalAttentionAggregator(embed_dim, num_heads, max_days, dropout)
         self.spatial_pe = SpatialPositionalEncoding2D(embed_dim)
         self.spatial = SpatialTransformer(embed_dim, num_heads, depth, dropout=dropout)
@@ -102,6 +106,7 @@ class SpatioTemporalModel(nn.Module):
         padded_days_mask: Tensor,
         land_mask: Tensor,
         month_of_year: Tensor,
+        baseline: Tensor | None = None,
     ) -> tuple[Tensor, Tensor]:
         """Predict the monthly mean and log-variance, each (B, M, H, W), exactly 0 on land.
 
@@ -109,6 +114,8 @@ class SpatioTemporalModel(nn.Module):
         daily_mask (same shape, True = missing) is set have no influence, NaN included.
         padded_days_mask (B, M, D): True for slots beyond the month's length.
         land_mask (B, H, W): True = land. month_of_year (B, M): calendar month 0..11.
+        baseline (B, M, H, W): what the anomalies are taken from, in kelvin (any constant
+        offset, any values on land); needed when the model was built with baseline_structure.
         """
         b, m, days, h, w = self._check_inputs(x, daily_mask, padded_days_mask, land_mask, month_of_year)
         pt, ph, pw = self.patch_size
@@ -129,6 +136,8 @@ class SpatioTemporalModel(nn.Module):
         land = F.pad(land, (0, pad_w, 0, pad_h), value=True)
 
         features = self.encoder.daily_features(x, missing)
+        if self.structure is not None:
+            features = torch.cat((features, self._structure(baseline, land, m, days + pad_d)), dim=1)
         tokens, grid = self.encoder.embed(features)
         skip = None if self.pixels is None else self.pixels(features, ~padded_days.reshape(b, m, -1))
         monthly = self.temporal(tokens, grid, padded_days, month_of_year)  # (B, M, H'*W', D)
@@ -138,6 +147,19 @@ class SpatioTemporalModel(nn.Module):
         out = self.decoder(mixed, (gh, gw), land.repeat_interleave(m, dim=0), skip)  # (B*M, 2, H+, W+)
         out = out.reshape(b, m, 2, h + pad_h, w + pad_w)[..., :h, :w]
         return out[:, :, 0], out[:, :, 1]
+
+    def _structure(self, baseline: Tensor | None, land: Tensor, m: int, days: int) -> Tensor:
+        """BaselineStructure of the (padded) tile in the units of x, repeated on each day: (B, S, M*days, H, W)."""
+        b, h, w = land.shape
+        if baseline is None or baseline.shape[:2] != (b, m) or baseline.shape[2] > h or baseline.shape[3] > w:
+            raise ValueError(f"this model needs the baseline (B, M, H, W) with B={b}, M={m}, got "
+                             f"{None if baseline is None else tuple(baseline.shape)}")
+        ocean = (~land[:, None, :baseline.shape[2], :baseline.shape[3]]).expand_as(baseline)
+        # Centre each tile on its ocean mean, so float32 keeps the small departures that matter.
+        centre = torch.where(ocean, baseline, 0).sum((1, 2, 3)) / ocean.sum((1, 2, 3)).clamp_min(1)
+        baseline = F.pad(baseline - centre[:, None, None, None], (0, w - baseline.shape[3], 0, h - baseline.shape[2]))
+        structure = self.structure(torch.nan_to_num(baseline) / self.input_std, land)  # (B, S, M, H, W)
+        return structure[:, :, :, None].expand(-1, -1, -1, days, -1, -1).flatten(2, 3)
 
     @staticmethod
     def _check_inputs(

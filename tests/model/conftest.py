@@ -31,12 +31,15 @@ def make_batch(
     )
     x = torch.randn(b, 1, m * MAX_DAYS, h, w, generator=g)
     x = torch.where(daily_mask, torch.nan, x)
+    baseline = 290.0 + torch.randn(b, m, h, w, generator=g)  # kelvin; NaN on land, which the model must ignore
+    baseline = torch.where(land_mask[:, None], torch.nan, baseline)
     return {
         "x": x,
         "daily_mask": daily_mask,
         "padded_days_mask": padded_days_mask,
         "land_mask": land_mask,
         "month_of_year": month_of_year,
+        "baseline": baseline,
     }
 
 

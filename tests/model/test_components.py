@@ -4,6 +4,7 @@ import pytest
 import torch
 
 from sstfill.model import (
+    BaselineStructure,
     MonthlyConvDecoder,
     PixelPath,
     SpatialPositionalEncoding2D,
@@ -75,6 +76,22 @@ def test_pixel_path_is_a_per_pixel_mean_over_real_days():
 
 
 # --- Positional encodings -----------------------------------------------------------------
+
+
+def test_baseline_structure_shows_a_pixel_against_its_ocean_neighbours():
+    structure = BaselineStructure((1.0, 2.0))
+    land = torch.zeros(1, 9, 9, dtype=torch.bool)
+    land[0, :, 7:] = True
+    flat = torch.full((1, 2, 9, 9), 288.0)
+    out = structure(torch.where(land[:, None], 1e6, flat), land)  # land values must not leak in
+    assert out.shape == (1, 2, 2, 9, 9) and torch.allclose(out, torch.zeros_like(out), atol=1e-3)
+    bump = flat.clone()
+    bump[0, 1, 4, 4] += 1.0  # one warm pixel in the second month
+    out = structure(bump, land)
+    assert bool((out[0, :, 1, 4, 4] > 0.3).all()) and bool((out[0, :, 1, 4, 3] < 0).all())
+    assert torch.allclose(out[0, :, 0], torch.zeros(2, 9, 9), atol=1e-3), "months stay apart"
+    assert bool((out[0, :, :, :, 7:] == 0).all()), "zero on land"
+    assert out[0, 1, 1, 4, 4] > out[0, 0, 1, 4, 4], "a wider scale sets the pixel against a wider, cooler mean"
 
 
 def test_temporal_encoding_is_fixed_and_distinct():

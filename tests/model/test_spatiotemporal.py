@@ -45,6 +45,24 @@ def test_pixel_path_can_be_left_out(batch_factory):
     assert mean.shape == (1, 2, 8, 8) and bool(torch.isfinite(mean).all())
 
 
+def test_the_baseline_counts_by_its_local_structure_only(batch_factory):
+    model = tiny_model()
+    batch = batch_factory(b=2, m=2, h=9, w=10)
+    reference = model(**batch)
+    shifted = model(**{**batch, "baseline": batch["baseline"] + 15.0})  # another level, the same structure
+    assert torch.allclose(shifted[0], reference[0], atol=1e-4) and torch.allclose(shifted[1], reference[1], atol=1e-4)
+    land = batch["land_mask"][:, None].expand_as(batch["baseline"])
+    on_land = model(**{**batch, "baseline": torch.where(land, 1e6, batch["baseline"])})
+    assert torch.equal(on_land[0], reference[0])
+    flipped = model(**{**batch, "baseline": 580.0 - batch["baseline"]})  # warm and cold swapped
+    assert not torch.allclose(flipped[0], reference[0], atol=1e-3)
+    with pytest.raises(ValueError, match="needs the baseline"):
+        model(**{**batch, "baseline": None})
+    torch.manual_seed(0)
+    plain = SpatioTemporalModel(**TINY, baseline_structure=False).eval()
+    assert torch.equal(plain(**batch)[0], plain(**{**batch, "baseline": None})[0])
+
+
 @pytest.mark.parametrize("patch_size", [(1, 4, 4), (2, 4, 4)])
 def test_values_under_the_mask_have_no_influence(batch_factory, patch_size):
     model = tiny_model(patch_size)
