@@ -74,8 +74,11 @@ class TrainConfig:
     tile_size: int = 64
     months_per_window: int = 1
     target_form: str = "residual"  # or "absolute"
+    few_days_weight: float = 3.0  # loss weight of pixels seen on fewer than 5 days of their month (others: 1)
 
     def __post_init__(self) -> None:
+        if not self.few_days_weight > 0:
+            raise InputError(f"expected a positive few_days_weight, found {self.few_days_weight}")
         if self.target_form not in TARGET_FORMS:
             raise InputError(f"expected a target form among {TARGET_FORMS}, found {self.target_form!r}; "
                              "use residual (recommended) or absolute")
