@@ -50,7 +50,7 @@ class DataContract:
     tile_size: int = 64
     months_per_window: int = 1
     max_days: int = 31
-    baseline_sigma_px: float | None = None  # first gap-fill sigma; None: by grid spacing (0.1.x model files: 2.0)
+    baseline_sigma_px: float | None = None  # first gap-fill sigma; None: by grid spacing (older model files: 2.0)
     grid_spacing_deg: list[float] = field(default_factory=list)  # spacings seen in training
     training_mode: str = "supervised"  # or "self-supervised" (see sstfill.prepare)
 

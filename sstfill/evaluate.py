@@ -31,6 +31,8 @@ from sstfill.io.validate import check_valid_data
 log = logging.getLogger(__name__)
 
 NOBS_CLASSES = (("0", 0, 0), ("1-4", 1, 4), ("5-9", 5, 9), (">=10", 10, 10_000))
+FEW_DAYS = 5
+"""Pixels seen on fewer days than this are also scored together (fewer_than_5_days)."""
 
 
 @dataclass
@@ -95,7 +97,7 @@ class MethodScore:
 
     def as_dict(self) -> dict:
         fewer_than_5 = ErrorStats()
-        for name in ("0", "1-4"):
+        for name in (name for name, _, high in NOBS_CLASSES if high < FEW_DAYS):
             for key in ("n", "total", "total_abs", "total_sq", "n_sigma", "within_1sigma", "within_2sigma"):
                 setattr(fewer_than_5, key, getattr(fewer_than_5, key) + getattr(self.by_nobs[name], key))
         return {

@@ -17,15 +17,13 @@ from sstfill.config import DataContract, ModelConfig, TrainConfig, as_dict
 from sstfill.data.dataset import TileDataset, pooled_normalisation, split_windows
 from sstfill.device import resolve_device, seed_everything
 from sstfill.errors import InputError
+from sstfill.evaluate import FEW_DAYS
 from sstfill.io.output import check_output_path
 from sstfill.io.store import FILL_BY_SPACING, Store, open_store
 from sstfill.model.loss import gaussian_nll, masked_mse, training_loss
 from sstfill.progress import is_interactive, track
 
 log = logging.getLogger(__name__)
-
-FEW_DAYS = 5
-"""Pixels seen on fewer days than this in a month are the ones evaluate reports apart."""
 
 
 @dataclass
@@ -169,8 +167,8 @@ def train(stores: Sequence[str | Path], out: str | Path, *, config: TrainConfig 
 def _loss_weight(batch: dict[str, torch.Tensor], few_days_weight: float) -> torch.Tensor:
     """The loss mask as weights: pixels seen on fewer than FEW_DAYS days of their month weigh few_days_weight.
 
-    Those pixels are where a reconstruction differs most from a composite, and the fewest
-    (a fifth of the ocean in the generated training data), so plain MSE spends little on them.
+    Those pixels are where a reconstruction differs most from a composite, and they are few
+    (a fifth of the held-out generated ocean pixel-months), so plain MSE spends little on them.
     """
     mask = batch["loss_mask"]
     b, m = mask.shape[:2]
@@ -180,7 +178,7 @@ def _loss_weight(batch: dict[str, torch.Tensor], few_days_weight: float) -> torc
 
 def _baseline_sigma_px(stores: list[Store]) -> float | None:
     """The contract's baseline_sigma_px: None when every store was filled by its grid spacing (as
-    prepare does now), else the one fixed sigma of stores from sstfill 0.1.x."""
+    prepare does now), else the one fixed sigma of older stores."""
     sigmas = {None if s.attrs.get("baseline_fill") == FILL_BY_SPACING else float(s.attrs["baseline_sigma_px"])
               for s in stores}
     if len(sigmas) > 1:

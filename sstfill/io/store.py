@@ -31,7 +31,7 @@ STORE_VERSION = 1
 
 FILL_BY_SPACING = "by grid spacing"
 """baseline_fill of a store whose baseline_sigma_px is data.baseline.fill_sigma_px of its grid
-spacing. Stores without the attribute (sstfill 0.1.x) were all filled from one fixed sigma."""
+spacing. Older stores, without the attribute, were all filled from one fixed sigma."""
 
 
 class StoreWriter:
