@@ -16,7 +16,7 @@ import numpy as np
 import torch
 
 from sstfill.checkpoint import LoadedModel, load_model
-from sstfill.data.dataset import Normalisation, model_reference, window_inputs
+from sstfill.data.dataset import Normalisation, model_reference, run_model, window_inputs
 from sstfill.data.months import (Month, MonthFields, centred_windows, group_months, incomplete_text, load_month,
                                  month_bounds, month_of_year, padded_days_mask)
 from sstfill.data.tiling import Stitcher, Tile, blend_weights, extract, ocean_tiles
@@ -58,8 +58,7 @@ def predict_window(loaded: LoadedModel, fields: list[MonthFields], land: np.ndar
         arrays = [window_inputs(extract(slots, t, periodic_x=periodic_x), extract(baseline, t, periodic_x=periodic_x),
                                 extract(land, t, periodic_x=periodic_x), padded, moy, norm) for t in batch_tiles]
         batch = {k: torch.from_numpy(np.stack([a[k] for a in arrays])).to(device) for k in arrays[0]}
-        mean, log_var = model(batch["x"], batch["daily_mask"], batch["padded_days_mask"], batch["land_mask"],
-                              batch["month_of_year"], batch["baseline"])
+        mean, log_var = run_model(model, batch)
         residual = mean.float().cpu().numpy() * norm.target_std + norm.target_mean
         sigma = np.exp(0.5 * log_var.float().cpu().numpy()) * norm.target_std
         for i, tile in enumerate(batch_tiles):

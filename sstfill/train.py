@@ -14,7 +14,7 @@ import torch
 
 from sstfill.checkpoint import build_model, save_model
 from sstfill.config import DataContract, ModelConfig, TrainConfig, as_dict
-from sstfill.data.dataset import TileDataset, pooled_normalisation, split_windows
+from sstfill.data.dataset import TileDataset, pooled_normalisation, run_model, split_windows
 from sstfill.device import resolve_device, seed_everything
 from sstfill.errors import InputError
 from sstfill.evaluate import FEW_DAYS
@@ -42,18 +42,13 @@ def _batches(loader: torch.utils.data.DataLoader, device: torch.device):
         yield {k: v.to(device, non_blocking=True) for k, v in batch.items()}
 
 
-def _forward(model, batch):
-    return model(batch["x"], batch["daily_mask"], batch["padded_days_mask"], batch["land_mask"], batch["month_of_year"],
-                 batch["baseline"])
-
-
 @torch.no_grad()
 def evaluate_loss(model, loader, device, target_std: float) -> tuple[float, float]:
     """(validation NLL, validation RMSE in kelvin) over every validation tile."""
     model.eval()
     nll_sum = sq_sum = weight = 0.0
     for batch in _batches(loader, device):
-        mean, log_var = _forward(model, batch)
+        mean, log_var = run_model(model, batch)
         n = float(batch["loss_mask"].sum())
         nll_sum += float(gaussian_nll(mean, log_var, batch["target"], batch["loss_mask"])) * n
         sq_sum += float(masked_mse(mean, batch["target"], batch["loss_mask"])) * n
@@ -134,7 +129,7 @@ def train(stores: Sequence[str | Path], out: str | Path, *, config: TrainConfig 
         train_set.epoch = epoch
         total = 0.0
         for batch in _batches(train_loader, torch_device):
-            mean, log_var = _forward(model, batch)
+            mean, log_var = run_model(model, batch)
             loss = training_loss(mean, log_var, batch["target"], _loss_weight(batch, config.few_days_weight))
             optimizer.zero_grad(set_to_none=True)
             loss.backward()

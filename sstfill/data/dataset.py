@@ -45,6 +45,12 @@ def window_inputs(slots: np.ndarray, baseline: np.ndarray, land: np.ndarray, pad
     }
 
 
+def run_model(model: torch.nn.Module, batch: dict[str, torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
+    """The model's (mean, log-variance) for a batch of window_inputs arrays (batch axis first)."""
+    return model(batch["x"], batch["daily_mask"], batch["padded_days_mask"], batch["land_mask"], batch["month_of_year"],
+                 batch["baseline"])
+
+
 def model_reference(baseline: np.ndarray, target_form: str) -> np.ndarray:
     """What the model's output is added to: the baseline (residual form) or zero (absolute
     form, the model predicts the values themselves); NaN on land either way."""

@@ -158,7 +158,7 @@ class SpatioTemporalModel(nn.Module):
         # Centre each tile on its ocean mean, so float32 keeps the small departures that matter.
         centre = torch.where(ocean, baseline, 0).sum((1, 2, 3)) / ocean.sum((1, 2, 3)).clamp_min(1)
         baseline = F.pad(baseline - centre[:, None, None, None], (0, w - baseline.shape[3], 0, h - baseline.shape[2]))
-        structure = self.structure(torch.nan_to_num(baseline) / self.input_std, land)  # (B, S, M, H, W)
+        structure = self.structure(baseline / self.input_std, land)  # (B, S, M, H, W); land values dropped there
         return structure[:, :, :, None].expand(-1, -1, -1, days, -1, -1).flatten(2, 3)
 
     @staticmethod
