@@ -50,7 +50,7 @@ def main() -> None:
                 continue
             count[spacing] += int(never.sum())
             for sigma in (*SIGMAS_PX, "rule"):
-                first = fill_sigma_px(spacing) if sigma == "rule" else sigma
+                first = fill_sigma_px(spacing, spacing) if sigma == "rule" else sigma
                 error = fill_gaps(mean, ocean, sigma_px=first)[never] - reference[never]
                 sse[spacing, str(sigma)] += float(np.sum(error.astype(np.float64) ** 2))
     print(f"RMSE (K) at never-observed pixels, {args.regions} regions (seed {args.seed}), by first fill sigma (px):\n")
@@ -59,7 +59,7 @@ def main() -> None:
     for spacing in sorted(count):
         cells = [f"{math.sqrt(sse[spacing, str(s)] / count[spacing]):.4f}" for s in (*SIGMAS_PX, "rule")]
         print(f"| {spacing:g}° | {count[spacing]} | " + " | ".join(cells[:-1])
-              + f" | {cells[-1]} ({fill_sigma_px(spacing):.2g} px) |")
+              + f" | {cells[-1]} ({fill_sigma_px(spacing, spacing)[0]:.2g} px) |")
 
 
 if __name__ == "__main__":

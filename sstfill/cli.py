@@ -130,6 +130,11 @@ def reconstruct(
     land_mask: LandMask = None,
     batch_size: Annotated[int, typer.Option(help="Tiles per forward pass.")] = 8,
     pack: Annotated[bool, typer.Option("--pack", help="Write SST as int16 with scale/offset, like GHRSST L4 files.")] = False,
+    check: Annotated[bool, typer.Option("--check/--no-check", help="First score the model, a low-rank (DINEOF) fill and "
+                                        "the composite on observations withheld from the input; per valid-day class "
+                                        "keep the model unless another did significantly better, and scale sigma to "
+                                        "the errors seen there.")] = True,
+    seed: Annotated[int, typer.Option(help="Which observations --check withholds.")] = 0,
     overwrite: Overwrite = False,
 ) -> None:
     """Reconstruct gap-free monthly SST maps (CF NetCDF) from daily gappy SST."""
@@ -141,7 +146,8 @@ def reconstruct(
         raise typer.Exit(2)
     *inputs, out = paths
     _run(lambda: run(inputs, Path(out), model=model, device=device, variable=var, min_quality=min_quality,
-                     land_mask=land_mask, batch_size=batch_size, pack=pack, overwrite=overwrite, history=_command_line()))
+                     land_mask=land_mask, batch_size=batch_size, pack=pack, check=check, seed=seed, overwrite=overwrite,
+                     history=_command_line()))
 
 
 @app.command()

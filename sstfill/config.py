@@ -50,15 +50,17 @@ class DataContract:
     tile_size: int = 64
     months_per_window: int = 1
     max_days: int = 31
-    baseline_sigma_px: float | None = None  # first gap-fill sigma; None: by grid spacing (older model files: 2.0)
+    baseline_sigma_px: float | None = None  # first gap-fill sigma; None: by grid steps (older model files: 2.0)
     grid_spacing_deg: list[float] = field(default_factory=list)  # spacings seen in training
     training_mode: str = "supervised"  # or "self-supervised" (see sstfill.prepare)
 
-    def fill_sigma_px(self, grid_spacing_deg: float) -> float:
-        """The sigma (pixels) the baseline's gap fill starts from, on an input of this grid spacing."""
+    def fill_sigma_px(self, grid_steps_deg: tuple[float, float]) -> tuple[float, float]:
+        """The sigmas (pixels along y, x) the baseline's gap fill starts from, on an input of these grid steps."""
         from sstfill.data.baseline import fill_sigma_px
 
-        return fill_sigma_px(grid_spacing_deg) if self.baseline_sigma_px is None else float(self.baseline_sigma_px)
+        if self.baseline_sigma_px is None:
+            return fill_sigma_px(*grid_steps_deg)
+        return float(self.baseline_sigma_px), float(self.baseline_sigma_px)
 
 
 @dataclass

@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from sstfill.errors import InputError, OutputError
-from sstfill.evaluate import NOBS_CLASSES
+from sstfill.data.scores import NOBS_CLASSES
 
 LAND_GREY = (0.78, 0.78, 0.78, 1.0)
 

@@ -15,6 +15,7 @@ from sstfill import __version__
 from sstfill.data.baseline import fill_sigma_px, monthly_baseline
 from sstfill.data.months import (MAX_DAYS, MonthFields, group_months, load_month, month_labels, monthly_means,
                                  padded_days_mask)
+from sstfill.data.withhold import hide_days
 from sstfill.errors import InputError
 from sstfill.io.files import expand_paths
 from sstfill.io.land import resolve_land
@@ -61,21 +62,6 @@ def open_target(inputs: Sequence[str | os.PathLike], variable: str | None) -> xr
     return monthly_means(target, where=f"the target ({paths[0]}{' and more' if len(paths) > 1 else ''})")
 
 
-def hide_days(slots: np.ndarray, rng: np.random.Generator, fraction: float = 0.5) -> np.ndarray:
-    """Hide more of a month, as clouds would: each day, with probability `fraction`, also loses
-    every pixel that another day of the month (drawn at random) did not see (DINCAE's trick:
-    real cloud shapes from the data itself)."""
-    hidden = slots.copy()
-    days = np.flatnonzero(np.isfinite(slots).any(axis=(1, 2)))
-    if days.size < 2:
-        return hidden
-    for day in days:
-        if rng.random() < fraction:
-            donor = rng.choice(days[days != day])
-            hidden[day][~np.isfinite(slots[donor])] = np.nan
-    return hidden
-
-
 def prepare(daily_inputs: Sequence[str | os.PathLike], target_inputs: Sequence[str | os.PathLike] | None,
             out: str | Path, *, land_mask: str | Path | None = None, variable: str | None = None,
             target_variable: str | None = None, min_quality: int | None = 4, min_target_days: int = 10, seed: int = 0,
@@ -117,7 +103,7 @@ def prepare(daily_inputs: Sequence[str | os.PathLike], target_inputs: Sequence[s
         # The target is gap-free over ocean: where it is missing in any month, there is no truth to learn from.
         land = land | np.asarray(used.isnull().any("time").values)
     ocean = ~land
-    baseline_sigma_px = fill_sigma_px(daily.grid_spacing_deg)
+    baseline_sigma_px = fill_sigma_px(*daily.grid_steps_deg)
     log.info("land from %s%s: %.1f%% of the grid", land_source, " (and where the target has no value)" if supervised
              else "", 100 * land.mean())
 
@@ -127,7 +113,7 @@ def prepare(daily_inputs: Sequence[str | os.PathLike], target_inputs: Sequence[s
         "sources": " ".join(daily.sources),
         "variable_standard_name": daily.standard_name,
         "calendar": daily.calendar,
-        "baseline_sigma_px": baseline_sigma_px,
+        "baseline_sigma_px": np.array(baseline_sigma_px),  # along y, x
         "baseline_fill": FILL_BY_SPACING,
         "grid_spacing_deg": daily.grid_spacing_deg,
         "periodic_x": int(daily.periodic_x),

@@ -17,7 +17,7 @@ from sstfill.config import DataContract, ModelConfig, TrainConfig, as_dict
 from sstfill.data.dataset import TileDataset, pooled_normalisation, run_model, split_windows
 from sstfill.device import resolve_device, seed_everything
 from sstfill.errors import InputError
-from sstfill.evaluate import FEW_DAYS
+from sstfill.data.scores import FEW_DAYS
 from sstfill.io.output import check_output_path
 from sstfill.io.store import FILL_BY_SPACING, Store, open_store
 from sstfill.model.loss import gaussian_nll, masked_mse, training_loss

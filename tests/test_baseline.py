@@ -153,4 +153,21 @@ def test_monthly_baseline():
 
 @pytest.mark.parametrize("spacing, sigma", [(1.0, 1.0), (0.25, 2.0), (0.04, 5.0), (0.0, 2.0)])
 def test_fill_starts_narrower_on_coarser_grids(spacing, sigma):
-    assert fill_sigma_px(spacing) == pytest.approx(sigma)
+    assert fill_sigma_px(spacing, spacing) == pytest.approx((sigma, sigma))
+
+
+def test_on_non_square_cells_the_fill_is_as_wide_in_degrees_along_both_axes():
+    dy, dx = 0.56, 0.83
+    sy, sx = fill_sigma_px(dy, dx)
+    assert sy * dy == pytest.approx(sx * dx) == pytest.approx((dy * dx) ** 0.25)
+    assert fill_sigma_px(0.0, 0.25) == pytest.approx((2.0, 2.0)), "a single row takes the other axis' step"
+
+
+def test_a_fill_wider_along_x_spreads_further_along_x():
+    field = np.full((41, 41), np.nan, np.float32)
+    field[[0, -1], :] = field[:, [0, -1]] = 0.0  # a cold rim
+    field[20, 20] = 1.0  # a warm centre
+    ocean = np.ones_like(field, bool)
+    filled = fill_gaps(field, ocean, sigma_px=(1.0, 4.0))
+    assert filled[20, 26] > 0.9 and filled[26, 20] < 0.5, "six pixels along x take the centre, six along y the rim"
+    np.testing.assert_array_equal(fill_gaps(field, ocean, sigma_px=(2.0, 2.0)), fill_gaps(field, ocean, sigma_px=2.0))

@@ -9,7 +9,8 @@ from typer.testing import CliRunner
 from sstfill.baselines import dineof as dineof_module
 from sstfill.cli import app
 from sstfill.errors import InputError
-from sstfill.evaluate import ErrorStats, MethodScore, evaluate, render_table
+from sstfill.data.scores import ErrorStats, MethodScore
+from sstfill.evaluate import evaluate, render_table
 
 
 def monthly(values, name="sst", nobs=None, sigma=None):

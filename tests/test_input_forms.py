@@ -353,7 +353,7 @@ def test_tiles_wrap_across_the_date_line(wraps, monkeypatch, tmp_path):
     monkeypatch.setattr(stage, "load_model", lambda *args, **kwargs: fake)
     if not wraps:
         monkeypatch.setattr(DailyInput, "periodic_x", property(lambda self: False))
-    stage.reconstruct(path, tmp_path / "out.nc", device="cpu")
+    stage.reconstruct(path, tmp_path / "out.nc", device="cpu", check=False)  # the tiles as they are, seams included
     with xr.open_dataset(tmp_path / "out.nc") as ds:
         sst = ds["sst"].values
     ratio = seam_ratio(sst)  # about 1.1 wrapped, 6 not

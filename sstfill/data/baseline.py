@@ -22,17 +22,21 @@ kernels stay at most 2 * TRUNCATE * MAX_FINE_SIGMA + 1 taps and a pass costs O(H
 whatever the size of the gap."""
 
 
-def fill_sigma_px(grid_spacing_deg: float) -> float:
-    """The sigma (pixels) that gap filling starts from on a grid of this spacing: sqrt(1 degree / spacing).
+def fill_sigma_px(dy_deg: float, dx_deg: float) -> tuple[float, float]:
+    """The sigmas (pixels along y, x) that gap filling starts from on a grid of these steps.
 
-    That is 1 px at 1 degree, 2 px at 0.25 degree and 4.5 px at 0.05 degree. The model does
-    not learn to undo a poor fill at never-observed pixels, so the fill itself must suit the
-    grid. On 96 generated regions (benchmarks/fill_sigma.py) the best first sigma there was
-    1 px at 1 degree, 1.5 at 0.5, 2 at 0.25 and 6-8 at 0.1 and 0.05: finer grids carry more
-    pixel noise, coarser ones sharper structure per pixel. This rule is the best at the three
-    coarser spacings and within 6 % of it at the two finer. Returns 2 for an unknown spacing.
+    On square cells, sqrt(1 degree / spacing): 1 px at 1 degree, 2 px at 0.25 degree and
+    4.5 px at 0.05 degree. The model does not learn to undo a poor fill at never-observed
+    pixels, so the fill itself must suit the grid; the measurements behind the rule are in
+    docs/research.md ("The first width of the gap fill"). On non-square cells the fill is
+    as wide in degrees along both axes, sqrt(spacing) with spacing the geometric mean of the
+    steps. A step of 0 (a single row or column) takes the other; 2 px when both are unknown.
     """
-    return 1.0 / math.sqrt(grid_spacing_deg) if grid_spacing_deg > 0 else 2.0
+    steps = [step for step in (dy_deg, dx_deg) if step > 0]
+    if not steps:
+        return 2.0, 2.0
+    width = math.sqrt(math.sqrt(math.prod(steps)) if len(steps) == 2 else steps[0])
+    return (width / dy_deg if dy_deg > 0 else width / dx_deg, width / dx_deg if dx_deg > 0 else width / dy_deg)
 
 
 def composite(days: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -58,13 +62,13 @@ def composite(days: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 
 def fill_gaps(
-    field: np.ndarray, ocean: np.ndarray, *, sigma_px: float = 2.0, periodic_x: bool = False
+    field: np.ndarray, ocean: np.ndarray, *, sigma_px: float | tuple[float, float] = 2.0, periodic_x: bool = False
 ) -> np.ndarray:
     """Fill the NaN ocean pixels of a 2-D field by normalised convolution.
 
     Valid (finite, ocean) pixels keep their values exactly; land (ocean == False) is NaN
-    in the result and never contributes. Sigma starts at sigma_px and doubles each pass
-    until every ocean pixel has a value; the last pass uses sigma = max(H, W), and any
+    in the result and never contributes. Sigma starts at sigma_px (one value, or one per
+    axis y, x) and doubles each pass until every ocean pixel has a value, up to max(H, W); any
     pixel still empty after it takes the mean of the valid ocean. periodic_x: the x axis
     wraps (global longitude), so a gap at x = 0 is filled from x = W - 1 too.
     The result has the field's float dtype (float32 stays float32).
@@ -75,7 +79,8 @@ def fill_gaps(
         raise ValueError(
             f"field must be 2-D and ocean the same shape; got field {field.shape}, ocean {ocean.shape}"
         )
-    if not sigma_px > 0:
+    sigma = np.broadcast_to(np.asarray(sigma_px, dtype=float), (2,))
+    if not (sigma > 0).all():
         raise ValueError(f"sigma_px must be positive; got {sigma_px}")
     dtype = np.result_type(field.dtype, np.float32)
     valid = ocean & np.isfinite(field)
@@ -99,22 +104,22 @@ def fill_gaps(
     modes = ("constant", "wrap" if periodic_x else "constant")
 
     cap = float(max(field.shape))
-    sigma = min(float(sigma_px), cap)
+    sigma = np.minimum(sigma, cap)
     while True:
-        num, den = _smooth(values, weight, sigma, modes)
+        num, den = _smooth(values, weight, (float(sigma[0]), float(sigma[1])), modes)
         done = missing & (den > 0)
         filled[done] = num[done] / den[done] + centre
         missing &= ~done
-        if not missing.any() or sigma >= cap:
+        if not missing.any() or (sigma >= cap).all():
             break
-        sigma = min(2.0 * sigma, cap)
+        sigma = np.minimum(2.0 * sigma, cap)
     if missing.any():  # defensive: the sigma = max(H, W) pass reaches every pixel
         filled[missing] = centre
     return filled
 
 
 def monthly_baseline(
-    days: np.ndarray, ocean: np.ndarray, *, sigma_px: float = 2.0, periodic_x: bool = False
+    days: np.ndarray, ocean: np.ndarray, *, sigma_px: float | tuple[float, float] = 2.0, periodic_x: bool = False
 ) -> tuple[np.ndarray, np.ndarray]:
     """Turn (D, H, W) gappy days into (baseline, count) for one month.
 
@@ -127,14 +132,14 @@ def monthly_baseline(
 
 
 def _smooth(
-    values: np.ndarray, weight: np.ndarray, sigma: float, modes: tuple[str, str]
+    values: np.ndarray, weight: np.ndarray, sigma: tuple[float, float], modes: tuple[str, str]
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Gaussian-smooth values and weight; large sigmas go through a coarse grid."""
-    if sigma <= MAX_FINE_SIGMA:
+    """Gaussian-smooth values and weight (sigma per axis y, x); large sigmas go through a coarse grid."""
+    if max(sigma) <= MAX_FINE_SIGMA:
         kw = dict(sigma=sigma, mode=modes, cval=0.0, truncate=TRUNCATE)
         return gaussian_filter(values, **kw), gaussian_filter(weight, **kw)
-    factor = 2 ** math.ceil(math.log2(sigma / MAX_FINE_SIGMA))
-    kw = dict(sigma=sigma / factor, mode=modes, cval=0.0, truncate=TRUNCATE)
+    factor = 2 ** math.ceil(math.log2(max(sigma) / MAX_FINE_SIGMA))
+    kw = dict(sigma=(sigma[0] / factor, sigma[1] / factor), mode=modes, cval=0.0, truncate=TRUNCATE)
     periodic_x = modes[1] == "wrap"
     out = []
     for array in (values, weight):

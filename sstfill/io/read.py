@@ -92,9 +92,15 @@ class DailyInput:
         return is_global_longitude(self.lon)
 
     @property
+    def grid_steps_deg(self) -> tuple[float, float]:
+        """The median latitude and longitude steps in degrees (0 along an axis of one point)."""
+        return tuple(float(np.median(np.abs(np.diff(a)))) if a.size > 1 else 0.0 for a in (self.lat, self.lon))
+
+    @property
     def grid_spacing_deg(self) -> float:
-        """The median latitude step in degrees (0 for a single row)."""
-        return float(np.median(np.abs(np.diff(self.lat)))) if self.lat.size > 1 else 0.0
+        """One spacing for the grid: the geometric mean of its steps (the one step of a single row or column)."""
+        steps = [s for s in self.grid_steps_deg if s > 0]
+        return float(np.sqrt(np.prod(steps))) if len(steps) == 2 else (steps[0] if steps else 0.0)
 
     @property
     def calendar(self) -> str:

@@ -40,6 +40,8 @@ SELF_SUPERVISED_UNCERTAINTY = ("the model was trained self-supervised, against t
                                "than a gap-free truth: this is its spread around such means and understates the error "
                                "against the true monthly mean")
 
+UNCALIBRATED = "the model's own estimate, not checked on withheld observations of this input"
+
 
 @dataclass
 class OutputInfo:
@@ -51,6 +53,7 @@ class OutputInfo:
     land_source: str
     pack: bool = False
     training_mode: str = "supervised"  # the model's (DataContract.training_mode)
+    calibration: str = UNCALIBRATED  # how sst and sigma were chosen on withheld observations (reconstruct)
 
 
 def _num(times: np.ndarray, calendar: str) -> np.ndarray:
@@ -114,6 +117,7 @@ class MonthlyWriter:
                        "long_name": "one-sigma uncertainty of the monthly mean sea surface temperature",
                        "units": "K", "cell_methods": "time: mean", "coverage_content_type": "qualityInformation",
                        "valid_min": np.float32(0.0), "valid_max": np.float32(50.0)})
+        unc.calibration = info.calibration
         if info.training_mode == "self-supervised":
             unc.comment = SELF_SUPERVISED_UNCERTAINTY
         nobs = nc.createVariable("nobs", "i2", ("time", "lat", "lon"), fill_value=np.int16(-1), **common)

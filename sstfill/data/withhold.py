@@ -1,0 +1,135 @@
+"""Hiding observed pixel-days with the data's own cloud shapes.
+
+Self-supervised training (sstfill.prepare) learns to recover a well-observed monthly mean
+from a thinned month. Reconstruction withholds observations the same way to measure, on the
+user's own input, how far each estimator is from what was hidden (docs/model.md, "Checks
+on withheld observations").
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+MIN_HIDDEN_DAYS = 2
+"""A pixel is scored on its withheld days only when at least this many were hidden, so that
+their spread estimates how far their mean is from the month's."""
+
+
+def hide_days(slots: np.ndarray, rng: np.random.Generator, fraction: float = 0.5) -> np.ndarray:
+    """Hide more of a month, as clouds would: each day, with probability `fraction`, also loses
+    every pixel that another day of the month (drawn at random) did not see (DINCAE's trick:
+    real cloud shapes from the data itself)."""
+    hidden = slots.copy()
+    days = np.flatnonzero(np.isfinite(slots).any(axis=(1, 2)))
+    if days.size < 2:
+        return hidden
+    for day in days:
+        if rng.random() < fraction:
+            donor = rng.choice(days[days != day])
+            hidden[day][~np.isfinite(slots[donor])] = np.nan
+    return hidden
+
+
+def hide_unseen_elsewhere(slots: np.ndarray, ocean: np.ndarray, rng: np.random.Generator,
+                          *, periodic_x: bool) -> np.ndarray:
+    """Hide every day of the pixels under the month's never-observed patches moved to another
+    place (a random shift of a quarter to three quarters of the grid): seen pixels become
+    never-observed ones, in gaps of the shapes and sizes this input really has."""
+    seen = np.isfinite(slots).any(axis=0)
+    unseen = ocean & ~seen
+    if not unseen.any():
+        return slots
+    height, width = unseen.shape
+    dy = int(rng.integers(height // 4, max(3 * height // 4, height // 4 + 1)))
+    dx = int(rng.integers(width // 4, max(3 * width // 4, width // 4 + 1)))
+    moved = np.roll(unseen, (dy, dx), axis=(0, 1))
+    if not periodic_x:  # a shift that wraps in x would join the grid's two edges
+        moved[:, :dx] = False
+    moved[:dy] = False
+    hidden = slots.copy()
+    hidden[:, moved] = np.nan
+    return hidden
+
+
+@dataclass
+class Withheld:
+    """A month with observations withheld, and what was withheld.
+
+    slots: the thinned month; reference: the mean of each pixel's withheld days (NaN where
+    fewer than MIN_HIDDEN_DAYS were withheld); reference_var: how far, in variance, that
+    mean is expected to be from the month's mean (reference_variance).
+    """
+
+    slots: np.ndarray
+    reference: np.ndarray
+    reference_var: np.ndarray
+
+    @property
+    def scored(self) -> np.ndarray:
+        return np.isfinite(self.reference)
+
+
+def withhold(slots: np.ndarray, ocean: np.ndarray, rng: np.random.Generator, *, days_in_month: int, periodic_x: bool,
+             fraction: float = 0.7) -> Withheld:
+    """Withhold observations of a month (max_days, H, W): days thinned with other days' cloud
+    shapes (hide_days), and whole months at pixels under moved never-observed patches."""
+    thinned = hide_unseen_elsewhere(hide_days(slots, rng, fraction), ocean, rng, periodic_x=periodic_x)
+    valid = np.isfinite(slots)
+    hidden = valid & ~np.isfinite(thinned)
+    n_hidden = hidden.sum(axis=0)
+    scored = ocean & (n_hidden >= MIN_HIDDEN_DAYS)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        reference = np.where(hidden, slots, 0.0).sum(axis=0, dtype=np.float64) / n_hidden
+    reference_var = np.full(ocean.shape, np.nan, np.float32)
+    if scored.any():
+        reference_var[scored] = reference_variance(slots[:days_in_month], hidden[:days_in_month], scored)
+    return Withheld(slots=thinned, reference=np.where(scored, reference, np.nan).astype(np.float32),
+                    reference_var=reference_var)
+
+
+def reference_variance(slots: np.ndarray, subset: np.ndarray, pixels: np.ndarray) -> np.ndarray:
+    """For each of the `pixels` (H, W bool), the expected squared difference between the mean of
+    its valid values on the `subset` days (D, H, W bool) and the true mean over all D days.
+
+    The days are not independent (a warm spell spans several), so this comes from the
+    month's temporal variogram, pooled over the ocean (day_variogram) and scaled at each
+    pixel by its own day-to-day variance: with weights a = 1/w on the w subset days minus
+    1/D on every day, the field's part is -a' G a (G the variogram between days), and
+    retrieval noise (the variogram's jump at lag 0) adds noise / w.
+    """
+    days = slots.shape[0]
+    field_gamma, noise = day_variogram(slots)
+    lags = np.abs(np.arange(days)[:, None] - np.arange(days)[None, :])
+    gamma = field_gamma[lags]  # (D, D)
+    weights = subset[:, pixels].astype(np.float64)  # (D, P)
+    w = weights.sum(axis=0)
+    weights = weights / w - 1.0 / days
+    field_var = -np.einsum("dp,dp->p", weights, gamma @ weights)
+    values = slots[:, pixels].astype(np.float64)
+    valid = np.isfinite(values)
+    count = valid.sum(axis=0)
+    mean = np.where(valid, values, 0.0).sum(axis=0) / count
+    local = np.where(valid, (values - mean) ** 2, 0.0).sum(axis=0) / np.maximum(count - 1, 1)
+    pooled = float(np.mean(local)) or 1.0
+    return ((np.maximum(field_var, 0.0) + noise / w) * local / pooled).astype(np.float32)
+
+
+def day_variogram(slots: np.ndarray) -> tuple[np.ndarray, float]:
+    """(the field's variogram by lag in days, 0 .. D-1; the retrieval-noise variance), pooled
+    over every pixel seen on both days of a pair. Half the mean squared difference at lag 1
+    and 2, extrapolated linearly to lag 0, is taken as noise: the field itself varies
+    continuously from day to day, noise does not."""
+    days = slots.shape[0]
+    gamma = np.zeros(days)
+    for lag in range(1, days):
+        diff = slots[lag:] - slots[:-lag]
+        finite = np.isfinite(diff)
+        if finite.any():
+            gamma[lag] = 0.5 * float(np.mean(np.square(diff[finite], dtype=np.float64)))
+        else:
+            gamma[lag] = gamma[lag - 1]
+    noise = float(np.clip(2 * gamma[1] - gamma[2], 0.0, gamma[1])) if days > 2 else 0.0
+    field = np.where(np.arange(days) > 0, np.maximum(gamma - noise, 0.0), 0.0)
+    return field, noise

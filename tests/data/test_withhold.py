@@ -1,0 +1,64 @@
+"""Withholding observations with the data's own cloud shapes, and how far the withheld mean is from the month's."""
+
+import numpy as np
+
+from sstfill.data.withhold import MIN_HIDDEN_DAYS, hide_unseen_elsewhere, reference_variance, withhold
+
+
+def test_never_observed_patches_are_moved_and_every_day_hidden_there():
+    rng = np.random.default_rng(0)
+    slots = np.full((31, 40, 40), 290.0, np.float32)
+    slots[:, 5:12, 5:15] = np.nan  # a patch never observed this month
+    ocean = np.ones((40, 40), bool)
+    hidden = hide_unseen_elsewhere(slots, ocean, rng, periodic_x=False)
+    unseen_before = ~np.isfinite(slots).any(axis=0)
+    unseen_after = ~np.isfinite(hidden).any(axis=0)
+    assert unseen_after[unseen_before].all(), "what was never seen stays unseen"
+    moved = unseen_after & ~unseen_before
+    assert 0 < moved.sum() <= unseen_before.sum(), "a patch no larger than the real one is hidden elsewhere"
+    assert np.isfinite(hidden[:, ~unseen_after]).all(), "nothing else is touched"
+
+
+def test_a_month_seen_everywhere_has_no_patch_to_move():
+    slots = np.full((31, 8, 8), 290.0, np.float32)
+    assert hide_unseen_elsewhere(slots, np.ones((8, 8), bool), np.random.default_rng(0), periodic_x=True) is slots
+
+
+def test_the_withheld_mean_and_its_pixels():
+    rng = np.random.default_rng(1)
+    days, size = 31, 32
+    cloud = rng.random((days, size, size)) < 0.5
+    slots = np.where(cloud, np.nan, 290 + rng.normal(0, 0.3, (days, size, size))).astype(np.float32)
+    ocean = np.ones((size, size), bool)
+    held = withhold(slots, ocean, rng, days_in_month=days, periodic_x=False)
+    hidden = np.isfinite(slots) & ~np.isfinite(held.slots)
+    assert not (np.isfinite(held.slots) & ~np.isfinite(slots)).any(), "nothing is added"
+    assert hidden.any() and np.isfinite(held.slots).any()
+    scored = held.scored
+    assert (hidden.sum(axis=0)[scored] >= MIN_HIDDEN_DAYS).all()
+    y, x = np.argwhere(scored)[0]
+    assert np.isclose(held.reference[y, x], np.mean(slots[hidden[:, y, x], y, x]), atol=1e-4)
+    assert np.isnan(held.reference[~scored]).all() and (held.reference_var[scored] > 0).all()
+
+
+def test_independent_days_give_the_textbook_variance_of_a_mean():
+    rng = np.random.default_rng(2)
+    days, size, noise = 31, 60, 0.4
+    slots = (290 + rng.normal(0, noise, (days, size, size))).astype(np.float32)
+    subset = np.zeros_like(slots, bool)
+    subset[:8] = True
+    variance = reference_variance(slots, subset, np.ones((size, size), bool))
+    assert np.isclose(variance.mean(), noise**2 / 8, rtol=0.1)
+
+
+def test_a_warming_month_gives_the_exact_offset_of_its_first_days():
+    # A linear trend, no noise: the mean of days 1-8 is off the month's mean by a known amount,
+    # which independent-day formulas would miss entirely.
+    days, rate = 30, 0.05
+    trend = 290 + rate * np.arange(days, dtype=np.float32)
+    slots = np.broadcast_to(trend[:, None, None], (days, 10, 10)).copy()
+    subset = np.zeros_like(slots, bool)
+    subset[:8] = True
+    variance = reference_variance(slots, subset, np.ones((10, 10), bool))
+    offset = trend[:8].mean() - trend.mean()
+    assert np.allclose(variance, offset**2, rtol=0.02)

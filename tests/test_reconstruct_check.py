@@ -1,0 +1,53 @@
+"""reconstruct's check on withheld observations: it may choose another estimator, and says what it did."""
+
+import numpy as np
+import pandas as pd
+import pytest
+import xarray as xr
+from scipy.ndimage import gaussian_filter
+
+from sstfill.reconstruct import reconstruct
+
+
+@pytest.fixture(scope="module")
+def smooth_month(tmp_path_factory):
+    """A month of a smooth field that does not change from day to day, under drifting clouds:
+    the composite is exact wherever a pixel was seen once (the case where a learned texture harms)."""
+    rng = np.random.default_rng(5)
+    lat = np.arange(-10, 2, 0.25) + 0.125
+    lon = np.arange(150, 166, 0.25) + 0.125
+    field = 300 + 1.5 * np.sin(np.radians(lon)[None, :] * 6) * np.cos(np.radians(lat)[:, None] * 9)
+    noise = gaussian_filter(rng.normal(size=(31, lat.size, lon.size)), sigma=(1, 4, 4))
+    clouds = noise > np.quantile(noise, 0.55)
+    days = np.where(clouds, np.nan, field[None]).astype(np.float32)
+    time = pd.date_range("2021-03-01", periods=31)
+    ds = xr.Dataset({"sst": (("time", "lat", "lon"), days, {"units": "K", "standard_name": "sea_surface_temperature"})},
+                    coords={"time": time, "lat": ("lat", lat, {"units": "degrees_north"}),
+                            "lon": ("lon", lon, {"units": "degrees_east"})})
+    path = tmp_path_factory.mktemp("smooth") / "daily.nc"
+    ds.to_netcdf(path)
+    return path, field
+
+
+def test_where_the_composite_is_exact_it_is_chosen_over_a_poor_model(smooth_month, tiny_model, tmp_path):
+    daily, field = smooth_month
+    out = reconstruct([daily], tmp_path / "checked.nc", model=tiny_model, device="cpu", land_mask=None)
+    raw = reconstruct([daily], tmp_path / "raw.nc", model=tiny_model, device="cpu", check=False)
+    with xr.open_dataset(out) as checked, xr.open_dataset(raw) as plain:
+        seen = checked["nobs"].values[0] > 0
+        error = np.abs(checked["sst"].values[0] - field)[seen]
+        raw_error = np.abs(plain["sst"].values[0] - field)[seen]
+        assert error.max() < 1e-3 < raw_error.max(), "the exact composite replaces the model's output"
+        calibration = checked["sst_uncertainty"].attrs["calibration"]
+        assert "1-4 days: composite" in calibration or "1-4 days: low_rank" in calibration
+        assert "not checked" in plain["sst_uncertainty"].attrs["calibration"]
+
+
+def test_the_check_is_repeatable_and_its_seed_chooses_what_is_withheld(small_region, tiny_model, tmp_path):
+    daily, _ = small_region
+    runs = [reconstruct([daily], tmp_path / f"run{i}.nc", model=tiny_model, device="cpu", seed=seed)
+            for i, seed in enumerate((0, 0, 1))]
+    with xr.open_dataset(runs[0]) as a, xr.open_dataset(runs[1]) as b, xr.open_dataset(runs[2]) as c:
+        assert a["sst_uncertainty"].attrs["calibration"] == b["sst_uncertainty"].attrs["calibration"]
+        assert np.array_equal(a["sst"].values, b["sst"].values, equal_nan=True)
+        assert a["sst_uncertainty"].attrs["calibration"] != c["sst_uncertainty"].attrs["calibration"]
