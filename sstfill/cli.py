@@ -134,7 +134,11 @@ def reconstruct(
                                         "the composite on observations withheld from the input; per valid-day class "
                                         "keep the model unless another did significantly better, and scale sigma to "
                                         "the errors seen there.")] = True,
-    seed: Annotated[int, typer.Option(help="Which observations --check withholds.")] = 0,
+    adapt: Annotated[bool, typer.Option("--adapt", help="First fine-tune the model on this input (self-supervised, "
+                                        "guarded: kept only if it does better on withheld observations). Off by "
+                                        "default: it helps on some inputs and harms others (README).")] = False,
+    adapt_seconds: Annotated[float, typer.Option(help="Wall-time budget of --adapt, in seconds.")] = 60.0,
+    seed: Annotated[int, typer.Option(help="Which observations --check and --adapt withhold.")] = 0,
     overwrite: Overwrite = False,
 ) -> None:
     """Reconstruct gap-free monthly SST maps (CF NetCDF) from daily gappy SST."""
@@ -146,7 +150,8 @@ def reconstruct(
         raise typer.Exit(2)
     *inputs, out = paths
     _run(lambda: run(inputs, Path(out), model=model, device=device, variable=var, min_quality=min_quality,
-                     land_mask=land_mask, batch_size=batch_size, pack=pack, check=check, seed=seed, overwrite=overwrite,
+                     land_mask=land_mask, batch_size=batch_size, pack=pack, check=check, adapt=adapt,
+                     adapt_seconds=adapt_seconds, seed=seed, overwrite=overwrite,
                      history=_command_line()))
 
 

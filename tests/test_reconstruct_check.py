@@ -51,3 +51,27 @@ def test_the_check_is_repeatable_and_its_seed_chooses_what_is_withheld(small_reg
         assert a["sst_uncertainty"].attrs["calibration"] == b["sst_uncertainty"].attrs["calibration"]
         assert np.array_equal(a["sst"].values, b["sst"].values, equal_nan=True)
         assert a["sst_uncertainty"].attrs["calibration"] != c["sst_uncertainty"].attrs["calibration"]
+
+
+def test_adaptation_never_trains_on_the_tiles_the_check_scores(small_region, tiny_model, tmp_path, monkeypatch):
+    import sstfill.reconstruct as stage
+    from sstfill.data.tiling import extract
+
+    seen = {}
+
+    def fake_adapt(daily, months, loaded, land, *, exclude, **kwargs):
+        seen["exclude"] = exclude
+        return loaded
+
+    real_check = stage.check_on_withheld
+
+    def spy_check(daily, months, loaded, land, windows, tiles, **kwargs):
+        seen["tiles"] = tiles
+        return real_check(daily, months, loaded, land, windows, tiles, **kwargs)
+
+    monkeypatch.setattr(stage, "adapt_to_input", fake_adapt)
+    monkeypatch.setattr(stage, "check_on_withheld", spy_check)
+    stage.reconstruct([small_region[0]], tmp_path / "out.nc", model=tiny_model, device="cpu", adapt=True)
+    tiles, exclude = seen["tiles"], seen["exclude"]
+    assert len(tiles) == 4 and all(t == tiles[0] for t in tiles), "the same tiles in every month"
+    assert all(extract(exclude, tile).all() for tile in tiles[0]) and not exclude.all()

@@ -1,12 +1,12 @@
-"""Choosing the estimator, removing its bias and calibrating sigma on an input's own withheld observations.
+"""Choosing the estimator and calibrating sigma on an input's own withheld observations.
 
 Each candidate estimator (the model, a low-rank DINEOF reconstruction, the filled
 composite) is run on the input with observations withheld (sstfill.data.withhold) and
 compared with the mean of what was withheld, by valid-day class. Per class the model is
 kept unless another candidate was better by more than SIGNIFICANCE standard errors: the
 withheld means are noisy, and a choice driven by that noise would cost accuracy where the
-model is right. A mean error of the chosen estimator beyond SIGNIFICANCE standard errors is
-removed, and sigma is scaled to its error on the withheld observations. The same rule applies to the candidates run on the whole input. Why and how
+model is right. Sigma is then scaled to the chosen estimator's error on the withheld
+observations. The same rule applies to the candidates run on the whole input. Why and how
 well: docs/model.md, "Checks on withheld observations".
 
 The withheld mean is itself an estimate of the month's mean, with an error variance
@@ -30,9 +30,9 @@ from sstfill.data.scores import NOBS_CLASSES
 MIN_PIXELS = 200
 """A valid-day class with fewer withheld pixels than this takes the rule fitted on all classes."""
 
-BLOCK_PX = 16
-"""Errors are summed over blocks of this many pixels square, the independent samples of the
-standard errors: neighbouring pixels' errors are not independent."""
+BLOCK_PX = 32
+"""Errors are summed over blocks of this many pixels square (half a model tile), the independent
+samples of the standard errors: neighbouring pixels' errors are not independent."""
 
 SIGNIFICANCE = 2.0
 """Another candidate replaces the model in a class when its mean squared error on the withheld
@@ -47,11 +47,10 @@ MODEL = "model"
 
 @dataclass
 class _Blocks:
-    """Per block: pixel count, sums of each candidate's error and squared error, of the reference
-    variance and of the model's sigma squared."""
+    """Per block: pixel count, sums of each candidate's squared error, of the reference variance
+    and of the model's sigma squared."""
 
     count: dict = field(default_factory=lambda: defaultdict(int))
-    error: dict = field(default_factory=dict)
     squared: dict = field(default_factory=dict)
     reference_var: dict = field(default_factory=lambda: defaultdict(float))
     sigma_sq: dict = field(default_factory=lambda: defaultdict(float))
@@ -59,22 +58,19 @@ class _Blocks:
     def add(self, keys: np.ndarray, errors: np.ndarray, reference_var: np.ndarray, sigma: np.ndarray) -> None:
         unique, inverse = np.unique(keys, return_inverse=True)
         counts = np.bincount(inverse)
-        error = np.stack([np.bincount(inverse, e) for e in errors.T], axis=1)
         squared = np.stack([np.bincount(inverse, np.square(e)) for e in errors.T], axis=1)
         ref = np.bincount(inverse, reference_var)
         sig = np.bincount(inverse, np.square(sigma))
         for i, key in enumerate(unique.tolist()):
             self.count[key] += int(counts[i])
-            self.error[key] = self.error.get(key, 0.0) + error[i]
             self.squared[key] = self.squared.get(key, 0.0) + squared[i]
             self.reference_var[key] += float(ref[i])
             self.sigma_sq[key] += float(sig[i])
 
     def arrays(self) -> tuple[np.ndarray, ...]:
-        """(count, error, squared, reference_var, sigma_sq), one row per block."""
+        """(count, squared, reference_var, sigma_sq), one row per block."""
         keys = list(self.count)
-        return (np.array([self.count[k] for k in keys], float), np.array([self.error[k] for k in keys]),
-                np.array([self.squared[k] for k in keys]), np.array([self.reference_var[k] for k in keys]),
+        return (np.array([self.count[k] for k in keys], float), np.array([self.squared[k] for k in keys]), np.array([self.reference_var[k] for k in keys]),
                 np.array([self.sigma_sq[k] for k in keys]))
 
     def merged(self, other: _Blocks) -> _Blocks:
@@ -82,7 +78,6 @@ class _Blocks:
         for source in (self, other):
             for key in source.count:
                 out.count[key] += source.count[key]
-                out.error[key] = out.error.get(key, 0.0) + source.error[key]
                 out.squared[key] = out.squared.get(key, 0.0) + source.squared[key]
                 out.reference_var[key] += source.reference_var[key]
                 out.sigma_sq[key] += source.sigma_sq[key]
@@ -91,10 +86,9 @@ class _Blocks:
 
 @dataclass(frozen=True)
 class ClassRule:
-    """The estimator chosen for one valid-day class, the offset that removes its bias, and its sigma scale."""
+    """The estimator chosen for one valid-day class, and its sigma scale."""
 
     choice: str
-    offset: float  # K, added to the chosen map
     sigma_scale: float
     pixels: int  # withheld pixels it was fitted on (those of all classes for a pooled rule)
     rmse: tuple[float, ...]  # each candidate's RMSE there, K, the withheld means' own variance removed
@@ -118,7 +112,7 @@ class ChoiceRule:
         for name, low, high in NOBS_CLASSES:
             pick = (nobs >= low) & (nobs <= high)
             rule = self.classes[name]
-            sst[pick] = maps[rule.choice][pick] + rule.offset
+            sst[pick] = maps[rule.choice][pick]
             scale[pick] = rule.sigma_scale
         return np.where(np.isfinite(sigma), sst, np.nan).astype(np.float32), (sigma * scale).astype(np.float32)
 
@@ -127,8 +121,7 @@ class ChoiceRule:
         parts = []
         for name, rule in self.classes.items():
             rmse = ", ".join(f"{c} {r:.3f}" for c, r in zip(self.candidates, rule.rmse))
-            offset = f" {rule.offset:+.3f} K," if rule.offset else ""
-            parts.append(f"{name} days: {rule.choice},{offset} sigma x{rule.sigma_scale:.2f} (withheld RMSE {rmse} K on "
+            parts.append(f"{name} days: {rule.choice}, sigma x{rule.sigma_scale:.2f} (withheld RMSE {rmse} K on "
                          f"{rule.pixels} pixels{', all classes pooled' if rule.pooled else ''})")
         return "; ".join(parts)
 
@@ -176,22 +169,19 @@ class WithheldErrors:
         return ChoiceRule(self.candidates, classes)
 
     def _fit(self, blocks: _Blocks, *, pooled: bool = False) -> ClassRule:
-        count, error, squared, reference_var, sigma_sq = blocks.arrays()
+        count, squared, reference_var, sigma_sq = blocks.arrays()
         n = count.sum()
         mse = squared.sum(axis=0) / n
         model = self.candidates.index(MODEL)
         best = int(np.argmin(mse))
         if best != model and not _significant(squared[:, model] - squared[:, best], count):
             best = model
-        bias = float(error[:, best].sum() / n)
-        offset = -bias if bias and _significant(np.sign(bias) * error[:, best], count) else 0.0
-        error_sq = max(mse[best] - (bias**2 if offset else 0.0) - reference_var.sum() / n, 0.0)
+        error_sq = max(mse[best] - reference_var.sum() / n, 0.0)
         scale = math.sqrt(error_sq / max(sigma_sq.sum() / n, 1e-12))
         if best == model:
             scale = max(scale, 1.0)  # the withheld errors understate the model's (module docstring)
         rmse = tuple(math.sqrt(max(float(m) - reference_var.sum() / n, 0.0)) for m in mse)
-        return ClassRule(self.candidates[best], float(offset), float(np.clip(scale, *SIGMA_SCALE_RANGE)), int(n), rmse,
-                         pooled)
+        return ClassRule(self.candidates[best], float(np.clip(scale, *SIGMA_SCALE_RANGE)), int(n), rmse, pooled)
 
 
 def _significant(values: np.ndarray, counts: np.ndarray) -> bool:

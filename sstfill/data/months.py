@@ -20,6 +20,11 @@ log = logging.getLogger(__name__)
 
 MAX_DAYS = 31
 
+READ_BYTES = 256 * 2**20
+"""Days are read from the input in blocks of about this many bytes: each read of a lazy array
+costs a fixed overhead (tens of ms on a long input), and a whole month at a time would hold
+the month twice."""
+
 
 @dataclass(frozen=True)
 class Month:
@@ -144,15 +149,18 @@ def load_month(sst: xr.DataArray, month: Month, ocean: np.ndarray, *, sigma_px: 
                max_days: int = MAX_DAYS) -> MonthFields:
     """Read one month of a lazy (time, lat, lon) array into its day slots, and compute its baseline.
 
-    Each day is read straight into its float32 slot, so the month is held once, in float32,
-    whatever the input's dtype (a global 0.05 degree month is 3.2 GB that way).
+    Days are read in blocks of about READ_BYTES into their float32 slots, so the month is
+    held once, in float32, whatever the input's dtype (a global 0.05 degree month is 3.2 GB
+    that way), plus one block.
     """
     from sstfill.data.baseline import monthly_baseline
 
     slots = np.full((max_days, *ocean.shape), np.nan, dtype=np.float32)
-    for index, slot in zip(month.time_indices, month.day_slots):
-        day = slots[slot]
-        day[...] = sst.isel(time=int(index)).values
-        day[~ocean] = np.nan
+    block = max(1, READ_BYTES // (4 * ocean.size))
+    for start in range(0, month.time_indices.size, block):
+        indices = month.time_indices[start:start + block]
+        days = month.day_slots[start:start + block]
+        slots[days] = sst.isel(time=indices).values
+    slots[:, ~ocean] = np.nan
     baseline, nobs = monthly_baseline(slots, ocean, sigma_px=sigma_px, periodic_x=periodic_x)
     return MonthFields(slots=slots, baseline=baseline, nobs=nobs)

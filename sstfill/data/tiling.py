@@ -53,6 +53,15 @@ def ocean_tiles(land: np.ndarray, tile: int, *, periodic_x: bool = False) -> lis
             if not extract(land, t, periodic_x=periodic_x).all()]
 
 
+def tile_mask(shape: tuple[int, int], tiles: list[Tile], *, periodic_x: bool = False) -> np.ndarray:
+    """(H, W) bool, True on the pixels any of the tiles covers."""
+    mask = np.zeros(shape, bool)
+    for tile in tiles:
+        for dst, _ in _column_pieces(tile, *shape, periodic_x):
+            mask[tile.y0:tile.y0 + tile.height, dst] = True
+    return mask
+
+
 def blend_weights(height: int, width: int, overlap: int) -> np.ndarray:
     """(height, width) float32 weights: a raised-cosine ramp over `overlap` pixels from each edge, 1 inside.
 

@@ -1,0 +1,113 @@
+"""reconstruct's check on withheld observations: run the candidates on a thinned input and fit the rule.
+
+The model (on a share of the tiles), a low-rank DINEOF reconstruction and the filled
+composite are run on the input with observations withheld (sstfill.data.withhold) and
+scored against what was withheld (sstfill.data.calibration); docs/model.md, "Checks on
+withheld observations".
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+
+import numpy as np
+import torch
+
+from sstfill.baselines.dineof import dineof_monthly
+from sstfill.checkpoint import LoadedModel
+from sstfill.data.baseline import monthly_baseline
+from sstfill.data.calibration import ChoiceRule, WithheldErrors
+from sstfill.data.months import Month, MonthFields
+from sstfill.data.predict import predict_window, read_month
+from sstfill.data.tiling import Tile
+from sstfill.data.withhold import Withheld, withhold
+from sstfill.io.read import DailyInput
+from sstfill.progress import progress
+
+log = logging.getLogger(__name__)
+
+CHECK_TILE_SHARE = 1 / 3
+"""The share of the ocean tiles (at least one) that the model is run on with observations withheld."""
+
+MIN_CHECK_PIXELS = 500
+"""Fewer withheld pixels than this in all leave the model's output and sigma as they are."""
+
+LOW_RANK_MAX_ENTRIES = 4_000_000
+"""The low-rank (DINEOF) candidate runs on months of up to this many ocean pixels x days."""
+
+
+def check_tiles(tiles: list[Tile], windows: int, seed: int, *, same: bool) -> list[list[Tile]]:
+    """For each window, the CHECK_TILE_SHARE of the tiles (at least one) that the check runs the
+    model on, drawn by seed: a new draw each window, so that a long input is checked all over,
+    or the `same` tiles in every window (what an adapted model must not have trained on)."""
+    rng = np.random.default_rng([seed, 0])
+    count = max(1, round(CHECK_TILE_SHARE * len(tiles)))
+    draws = [[tiles[i] for i in np.sort(rng.choice(len(tiles), size=count, replace=False))]
+             for _ in range(1 if same else windows)]
+    return draws * windows if same else draws
+
+
+def check_on_withheld(daily: DailyInput, months: list[Month], loaded: LoadedModel, land: np.ndarray, windows,
+                      tiles: list[list[Tile]], *, device: torch.device, batch_size: int,
+                      seed: int) -> ChoiceRule | None:
+    """The rule fitted on observations withheld from the input (sstfill.data.calibration), or
+    None when too few could be withheld; the model runs on each window's `tiles` (check_tiles)."""
+    ocean = ~land
+    rng = np.random.default_rng([seed, 1])
+    sigma_px = loaded.contract.fill_sigma_px(daily.grid_steps_deg)
+    errors = WithheldErrors(("model", "low_rank", "composite") if _low_rank_affordable(ocean, loaded)
+                            else ("model", "composite"))
+    thinned: dict[int, tuple] = {}
+    with progress(sum(map(len, tiles)), "checking on withheld observations (tiles)") as advance:
+        for (window, place), window_tiles in zip(windows, tiles):
+            thinned = {i: thinned[i] if i in thinned else _thinned_month(daily, months[i], ocean, loaded, rng, sigma_px)
+                       for i in window}
+            fields = [thinned[i][0] for i in window]
+            sst, sigma = predict_window(loaded, fields, land, [months[i] for i in window], window_tiles,
+                                        periodic_x=daily.periodic_x, device=device, batch_size=batch_size,
+                                        advance=advance)
+            month_fields, held = thinned[window[place]]
+            estimates = candidate_maps(errors.candidates, sst[place], month_fields, ocean, daily.periodic_x)
+            errors.add(estimates, sigma[place], held.reference, held.reference_var, month_fields.nobs)
+    if errors.pixels < MIN_CHECK_PIXELS:
+        log.warning("only %d pixels could be checked on withheld observations (at least %d are needed): the output is "
+                    "the model's, with its own uncalibrated sigma", errors.pixels, MIN_CHECK_PIXELS)
+        return None
+    rule = errors.rule()
+    log.info("on withheld observations, by valid days: %s", rule.describe())
+    return rule
+
+
+def candidate_maps(names: Sequence[str], model_sst: np.ndarray, fields: MonthFields, ocean: np.ndarray,
+                   periodic_x: bool, rule: ChoiceRule | None = None) -> dict[str, np.ndarray]:
+    """Each candidate's monthly map (H, W) for one month; with a rule, only those it gives weight."""
+    maps = {"model": model_sst, "composite": fields.baseline}
+    if "low_rank" in names and (rule is None or rule.uses("low_rank")):
+        try:
+            maps["low_rank"], _ = dineof_monthly(fields.slots, ocean, periodic_x=periodic_x)
+        except ValueError:  # no valid ocean value left: the candidate has nothing to work from
+            maps["low_rank"] = np.full(ocean.shape, np.nan, np.float32)
+    return maps
+
+
+def _thinned_month(daily: DailyInput, month: Month, ocean: np.ndarray, loaded: LoadedModel, rng: np.random.Generator,
+                   sigma_px: float):
+    """(MonthFields of the month with observations withheld, the Withheld record)."""
+    full = read_month(daily, month, ocean, loaded)
+    held = withhold(full.slots, ocean, rng, days_in_month=month.days_in_month, periodic_x=daily.periodic_x)
+    try:
+        baseline, nobs = monthly_baseline(held.slots, ocean, sigma_px=sigma_px, periodic_x=daily.periodic_x)
+    except ValueError:  # everything withheld: keep the month whole and score nothing in it
+        nothing = np.full(ocean.shape, np.nan, np.float32)
+        return full, Withheld(slots=full.slots, reference=nothing, reference_var=nothing)
+    return MonthFields(slots=held.slots, baseline=baseline, nobs=nobs), held
+
+
+def _low_rank_affordable(ocean: np.ndarray, loaded: LoadedModel) -> bool:
+    entries = int(ocean.sum()) * loaded.contract.max_days
+    if entries > LOW_RANK_MAX_ENTRIES:
+        log.info("the low-rank (DINEOF) candidate is left out: %d ocean pixels x %d days exceeds %d", int(ocean.sum()),
+                 loaded.contract.max_days, LOW_RANK_MAX_ENTRIES)
+        return False
+    return True

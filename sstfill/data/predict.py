@@ -1,0 +1,70 @@
+"""Running a loaded model on a user's input: months read as the model expects, tiles predicted and stitched.
+
+reconstruct, its check on withheld observations and test-time adaptation all go through
+here, so they cannot disagree on what the model sees.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+import torch
+
+from sstfill.checkpoint import LoadedModel
+from sstfill.data.dataset import Normalisation, model_reference, run_model, window_inputs
+from sstfill.data.months import Month, MonthFields, load_month, month_of_year, padded_days_mask
+from sstfill.data.tiling import Stitcher, Tile, blend_weights, extract
+from sstfill.errors import InputError
+from sstfill.io.files import one_line
+from sstfill.io.read import DailyInput
+
+
+def model_normalisation(model: torch.nn.Module) -> Normalisation:
+    """The anomaly statistics the model was trained with (kept in its buffers)."""
+    return Normalisation(float(model.input_mean), float(model.input_std), float(model.target_mean), float(model.target_std))
+
+
+@torch.no_grad()
+def predict_window(loaded: LoadedModel, fields: list[MonthFields], land: np.ndarray, months, tiles: list[Tile], *,
+                   periodic_x: bool, device: torch.device, batch_size: int = 8,
+                   advance: Callable[[int], None] = lambda n: None) -> tuple[np.ndarray, np.ndarray]:
+    """Monthly SST and its one-sigma uncertainty (M, H, W) in kelvin for one window of months,
+    from the model's predictions on `tiles` (ocean_tiles); advance(n) is told of each batch."""
+    model, contract = loaded.model, loaded.contract
+    norm = model_normalisation(model)
+    slots = fields[0].slots[None] if len(fields) == 1 else np.stack([f.slots for f in fields])  # no copy of one month
+    baseline = model_reference(np.stack([f.baseline for f in fields]), contract.target)
+    padded, moy = padded_days_mask(months, contract.max_days), month_of_year(months)
+    n_months, height, width = baseline.shape
+    stitcher = Stitcher(2 * n_months, height, width, periodic_x=periodic_x)
+    for start in range(0, len(tiles), batch_size):
+        batch_tiles = tiles[start:start + batch_size]
+        arrays = [window_inputs(extract(slots, t, periodic_x=periodic_x), extract(baseline, t, periodic_x=periodic_x),
+                                extract(land, t, periodic_x=periodic_x), padded, moy, norm) for t in batch_tiles]
+        batch = {k: torch.from_numpy(np.stack([a[k] for a in arrays])).to(device) for k in arrays[0]}
+        mean, log_var = run_model(model, batch)
+        residual = mean.float().cpu().numpy() * norm.target_std + norm.target_mean
+        sigma = np.exp(0.5 * log_var.float().cpu().numpy()) * norm.target_std
+        for i, tile in enumerate(batch_tiles):
+            weights = blend_weights(tile.height, tile.width, contract.tile_size // 4)
+            stitcher.add(np.concatenate([residual[i], sigma[i]]), tile, weights)
+        advance(len(batch_tiles))
+    stitched = stitcher.result()
+    ocean = ~land
+    sst = np.where(ocean, baseline + stitched[:n_months], np.nan).astype(np.float32)
+    uncertainty = np.where(ocean, stitched[n_months:], np.nan).astype(np.float32)
+    return sst, uncertainty
+
+
+def read_month(daily: DailyInput, month: Month, ocean: np.ndarray, loaded: LoadedModel) -> MonthFields:
+    """One month of the input, ready for the model (months.load_month), with read errors as InputError."""
+    try:
+        return load_month(daily.sst, month, ocean, sigma_px=loaded.contract.fill_sigma_px(daily.grid_steps_deg),
+                          periodic_x=daily.periodic_x, max_days=loaded.contract.max_days)
+    except ValueError as exc:
+        raise InputError(f"expected valid SST over ocean in {month.label}, found none ({exc}); "
+                         "drop that month from the input or lower --min-quality") from exc
+    except (OSError, RuntimeError) as exc:  # netCDF/HDF5 errors while reading the month
+        raise InputError(f"could not read the SST of {month.label} from {daily.sources_text} ({one_line(exc)}); "
+                         "check the files are complete (re-download or regenerate them)") from exc
