@@ -57,6 +57,8 @@ def main() -> None:
     parser.add_argument("--months", type=int, default=2)
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--json", type=Path, default=None)
+    parser.add_argument("--no-check", dest="check", action="store_false",
+                        help="reconstruct without the check on withheld observations (the model alone)")
     args = parser.parse_args()
     setup_logging(quiet=True)
     rng = np.random.default_rng(args.seed)
@@ -69,7 +71,8 @@ def main() -> None:
                                          cloud_cover=float(rng.uniform(0.4, 0.8)))
             daily_path = write_netcdf(daily, Path(tmp) / f"daily_{i}.nc")
             truth_path = write_netcdf(truth, Path(tmp) / f"truth_{i}.nc")
-            out = reconstruct([daily_path], Path(tmp) / f"recon_{i}.nc", model=args.model, device="cpu")
+            out = reconstruct([daily_path], Path(tmp) / f"recon_{i}.nc", model=args.model, device="cpu",
+                              check=args.check)
             report = evaluate(out, truth_path, daily_input=[daily_path])
             report["region"] = {"lat0": float(lat[0]), "lon0": float(lon[0]), "shape": [lat.size, lon.size],
                                 "resolution_deg": res, "start": start}

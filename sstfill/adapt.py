@@ -227,7 +227,7 @@ def adaptation_loss(mean: torch.Tensor, log_var: torch.Tensor, start_log_var: to
 
     The variance is held, not fitted: the NLL against a mean of a few withheld days would fit
     sigma to that target's own spread (eight times the model's squared error on the bundled
-    sample), and taking out that spread's estimate (withhold.reference_variance) overshoots
+    sample), and taking out that spread's estimate (withhold.mean_errors) overshoots
     (it exceeded the whole error there). The starting model's sigma is known to be calibrated."""
     ocean = ~batch["land_mask"][:, None].expand_as(log_var)
     return masked_mse(mean, batch["target"], batch["weight"]) + masked_mse(log_var, start_log_var, ocean)

@@ -69,7 +69,7 @@ def check_on_withheld(daily: DailyInput, months: list[Month], loaded: LoadedMode
                                         advance=advance)
             month_fields, held = thinned[window[place]]
             estimates = candidate_maps(errors.candidates, sst[place], month_fields, ocean, daily.periodic_x)
-            errors.add(estimates, sigma[place], held.reference, held.reference_var, month_fields.nobs)
+            errors.add(estimates, sigma[place], held, month_fields.nobs)
     if errors.pixels < MIN_CHECK_PIXELS:
         log.warning("only %d pixels could be checked on withheld observations (at least %d are needed): the output is "
                     "the model's, with its own uncalibrated sigma", errors.pixels, MIN_CHECK_PIXELS)
@@ -100,7 +100,7 @@ def _thinned_month(daily: DailyInput, month: Month, ocean: np.ndarray, loaded: L
         baseline, nobs = monthly_baseline(held.slots, ocean, sigma_px=sigma_px, periodic_x=daily.periodic_x)
     except ValueError:  # everything withheld: keep the month whole and score nothing in it
         nothing = np.full(ocean.shape, np.nan, np.float32)
-        return full, Withheld(slots=full.slots, reference=nothing, reference_var=nothing)
+        return full, Withheld(slots=full.slots, reference=nothing, reference_var=nothing, shared_var=nothing)
     return MonthFields(slots=held.slots, baseline=baseline, nobs=nobs), held
 
 

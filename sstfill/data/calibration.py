@@ -10,11 +10,13 @@ observations. The same rule applies to the candidates run on the whole input. Wh
 well: docs/model.md, "Checks on withheld observations".
 
 The withheld mean is itself an estimate of the month's mean, with an error variance
-(sstfill.data.withhold.reference_variance) that adds to every candidate's squared error
-alike: it does not change which candidate is best, and it is subtracted before sigma is
-scaled. The withheld and the kept days share the errors of clear-sky days against all
-days, which no withholding can show; so the estimated errors are low rather than high
-and, for the model, sigma is only ever scaled up.
+(Withheld.reference_var) that adds to every candidate's squared error alike: it does not
+change which candidate is best, and it is subtracted before sigma is scaled. The withheld
+and the kept days also share part of their departure from the month's mean (both are
+clear-sky days of the same weeks), which a comparison between them cannot show: twice that
+covariance (Withheld.shared_var) is added back, as if each candidate inherited the kept
+days' departure in full, as the composite does. That is an upper estimate for a model that
+corrects part of it from the neighbours. For the model, sigma is only ever scaled up.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from sstfill.data.scores import NOBS_CLASSES
+from sstfill.data.withhold import Withheld
 
 MIN_PIXELS = 200
 """A valid-day class with fewer withheld pixels than this takes the rule fitted on all classes."""
@@ -47,8 +50,8 @@ MODEL = "model"
 
 @dataclass
 class _Blocks:
-    """Per block: pixel count, sums of each candidate's squared error, of the reference variance
-    and of the model's sigma squared."""
+    """Per block: pixel count, sums of each candidate's squared error, of the reference's error
+    variance less twice the shared covariance, and of the model's sigma squared."""
 
     count: dict = field(default_factory=lambda: defaultdict(int))
     squared: dict = field(default_factory=dict)
@@ -134,10 +137,11 @@ class WithheldErrors:
     blocks: dict[str, _Blocks] = field(default_factory=lambda: {name: _Blocks() for name, _, _ in NOBS_CLASSES})
     months: int = 0
 
-    def add(self, maps: dict[str, np.ndarray], sigma: np.ndarray, reference: np.ndarray, reference_var: np.ndarray,
-            nobs: np.ndarray) -> None:
-        """One month: each candidate's map and the model's sigma from the thinned input, the withheld
-        means and their variance (NaN where nothing is scored), and the thinned valid days per pixel."""
+    def add(self, maps: dict[str, np.ndarray], sigma: np.ndarray, withheld: Withheld, nobs: np.ndarray) -> None:
+        """One month: each candidate's map and the model's sigma from the thinned input, what was
+        withheld, and the thinned valid days per pixel."""
+        reference = withheld.reference
+        reference_var = withheld.reference_var - 2 * withheld.shared_var
         stack = np.stack([maps[c] for c in self.candidates]).astype(np.float64)
         scored = np.isfinite(reference) & np.isfinite(stack).all(axis=0) & np.isfinite(sigma)
         rows, cols = np.nonzero(scored)

@@ -59,12 +59,15 @@ class Withheld:
 
     slots: the thinned month; reference: the mean of each pixel's withheld days (NaN where
     fewer than MIN_HIDDEN_DAYS were withheld); reference_var: how far, in variance, that
-    mean is expected to be from the month's mean (reference_variance).
+    mean is expected to be from the month's mean; shared_var: the covariance of that
+    departure with the kept days' own (0 where no day was kept), the part of an error that
+    kept and withheld days share and a comparison between them cannot show (mean_errors).
     """
 
     slots: np.ndarray
     reference: np.ndarray
     reference_var: np.ndarray
+    shared_var: np.ndarray
 
     @property
     def scored(self) -> np.ndarray:
@@ -77,43 +80,52 @@ def withhold(slots: np.ndarray, ocean: np.ndarray, rng: np.random.Generator, *, 
     shapes (hide_days), and whole months at pixels under moved never-observed patches."""
     thinned = hide_unseen_elsewhere(hide_days(slots, rng, fraction), ocean, rng, periodic_x=periodic_x)
     valid = np.isfinite(slots)
-    hidden = valid & ~np.isfinite(thinned)
+    kept = np.isfinite(thinned)
+    hidden = valid & ~kept
     n_hidden = hidden.sum(axis=0)
     scored = ocean & (n_hidden >= MIN_HIDDEN_DAYS)
     with np.errstate(invalid="ignore", divide="ignore"):
         reference = np.where(hidden, slots, 0.0).sum(axis=0, dtype=np.float64) / n_hidden
     reference_var = np.full(ocean.shape, np.nan, np.float32)
+    shared_var = np.full(ocean.shape, np.nan, np.float32)
     if scored.any():
-        reference_var[scored] = reference_variance(slots[:days_in_month], hidden[:days_in_month], scored)
+        errors = mean_errors(slots[:days_in_month], [hidden[:days_in_month], kept[:days_in_month]], scored)
+        reference_var[scored] = errors[0, 0]
+        shared_var[scored] = np.where(kept.any(axis=0)[scored], errors[0, 1], 0.0)
     return Withheld(slots=thinned, reference=np.where(scored, reference, np.nan).astype(np.float32),
-                    reference_var=reference_var)
+                    reference_var=reference_var, shared_var=shared_var)
 
 
-def reference_variance(slots: np.ndarray, subset: np.ndarray, pixels: np.ndarray) -> np.ndarray:
-    """For each of the `pixels` (H, W bool), the expected squared difference between the mean of
-    its valid values on the `subset` days (D, H, W bool) and the true mean over all D days.
+def mean_errors(slots: np.ndarray, subsets: list[np.ndarray], pixels: np.ndarray) -> np.ndarray:
+    """(S, S, P) float32: for each of the `pixels` (H, W bool), the expected products of the
+    departures of the means of its valid values on each of the S `subsets` of days (each
+    (D, H, W) bool) from the true mean over all D days: variances on the diagonal.
 
     The days are not independent (a warm spell spans several), so this comes from the
     month's temporal variogram, pooled over the ocean (day_variogram) and scaled at each
-    pixel by its own day-to-day variance: with weights a = 1/w on the w subset days minus
-    1/D on every day, the field's part is -a' G a (G the variogram between days), and
-    retrieval noise (the variogram's jump at lag 0) adds noise / w.
+    pixel by its own day-to-day variance: with weights a = 1/n on a subset's n days minus
+    1/D on every day, the field's part of a product is -a' G b (G the variogram between
+    days), and retrieval noise (the variogram's jump at lag 0) adds noise / n to a variance.
     """
     days = slots.shape[0]
     field_gamma, noise = day_variogram(slots)
-    lags = np.abs(np.arange(days)[:, None] - np.arange(days)[None, :])
-    gamma = field_gamma[lags]  # (D, D)
-    weights = subset[:, pixels].astype(np.float64)  # (D, P)
-    w = weights.sum(axis=0)
-    weights = weights / w - 1.0 / days
-    field_var = -np.einsum("dp,dp->p", weights, gamma @ weights)
+    gamma = field_gamma[np.abs(np.arange(days)[:, None] - np.arange(days)[None, :])]  # (D, D)
+    shares = []
+    for subset in subsets:
+        chosen = subset[:, pixels].astype(np.float64)  # (D, P)
+        shares.append(chosen / np.maximum(chosen.sum(axis=0), 1.0))
     values = slots[:, pixels].astype(np.float64)
     valid = np.isfinite(values)
     count = valid.sum(axis=0)
-    mean = np.where(valid, values, 0.0).sum(axis=0) / count
+    mean = np.where(valid, values, 0.0).sum(axis=0) / np.maximum(count, 1)
     local = np.where(valid, (values - mean) ** 2, 0.0).sum(axis=0) / np.maximum(count - 1, 1)
-    pooled = float(np.mean(local)) or 1.0
-    return ((np.maximum(field_var, 0.0) + noise / w) * local / pooled).astype(np.float32)
+    scale = local / (float(np.mean(local)) or 1.0)
+    out = np.empty((len(subsets), len(subsets), int(pixels.sum())), np.float32)
+    for i, a in enumerate(shares):
+        for j, b in enumerate(shares):
+            field = -np.einsum("dp,dp->p", a - 1.0 / days, gamma @ (b - 1.0 / days))
+            out[i, j] = (field + noise * np.einsum("dp,dp->p", a, b)) * scale
+    return out
 
 
 def day_variogram(slots: np.ndarray) -> tuple[np.ndarray, float]:

@@ -11,24 +11,29 @@ wrap. All randomness comes from ``seed``.
 
 Modules, one concern each: ``grid`` (boxes, random ocean regions, the grid's geography in
 km), ``fields`` (Gaussian random fields), ``ocean`` (the truth), ``observe`` (what an L3
-product sees of it), ``times`` (calendars), ``synthetic`` (``synthetic_sst``, tying them
-together) and ``formats`` (files as users hold them: CF cube, GHRSST L3S, ERA5, CMIP tos).
+product sees of it), ``statistics`` (the numbers behind both, and random draws of them to
+train on many families of data), ``times`` (calendars), ``synthetic`` (``synthetic_sst``,
+tying them together) and ``formats`` (files as users hold them: CF cube, GHRSST L3S, ERA5,
+CMIP tos).
 """
 
 from sstfill.testing.formats import (GHRSST_TIME_UNITS, good_sst, write_cmip_tos, write_era5_like, write_ghrsst_l3,
                                      write_netcdf)
 from sstfill.testing.grid import KM_PER_DEG, REGION_RESOLUTIONS, make_grid, random_ocean_region
 from sstfill.testing.ocean import FREEZING_K
+from sstfill.testing.statistics import GeneratorStatistics, random_statistics
 from sstfill.testing.synthetic import synthetic_sst
 
 __all__ = [
     "FREEZING_K",
     "GHRSST_TIME_UNITS",
+    "GeneratorStatistics",
     "KM_PER_DEG",
     "REGION_RESOLUTIONS",
     "good_sst",
     "make_grid",
     "random_ocean_region",
+    "random_statistics",
     "synthetic_sst",
     "write_cmip_tos",
     "write_era5_like",

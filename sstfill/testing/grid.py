@@ -16,36 +16,45 @@ KM_PER_DEG = 111.195
 
 
 def make_grid(lat_min: float, lat_max: float, lon_min: float, lon_max: float,
-              resolution_deg: float) -> tuple[np.ndarray, np.ndarray]:
-    """Return cell-centre 1-D (lat, lon) for a box; a 360-degree lon span is a global grid."""
-    if resolution_deg <= 0 or lat_max <= lat_min or lon_max <= lon_min:
+              resolution_deg: float, lon_resolution_deg: float | None = None,
+              ) -> tuple[np.ndarray, np.ndarray]:
+    """Return cell-centre 1-D (lat, lon) for a box; a 360-degree lon span is a global grid.
+
+    ``lon_resolution_deg`` (default ``resolution_deg``) gives cells that are not square in
+    degrees, as many products have."""
+    lon_res = resolution_deg if lon_resolution_deg is None else lon_resolution_deg
+    if resolution_deg <= 0 or lon_res <= 0 or lat_max <= lat_min or lon_max <= lon_min:
         raise ValueError(
-            f"expected lat_min < lat_max, lon_min < lon_max and resolution_deg > 0, got "
-            f"{(lat_min, lat_max, lon_min, lon_max, resolution_deg)}"
+            f"expected lat_min < lat_max, lon_min < lon_max and resolutions > 0, got "
+            f"{(lat_min, lat_max, lon_min, lon_max, resolution_deg, lon_res)}"
         )
     if lat_min < -90 or lat_max > 90 or lon_max - lon_min > 360:
         raise ValueError(f"box {(lat_min, lat_max, lon_min, lon_max)} is not on the sphere")
     n_lat = max(1, round((lat_max - lat_min) / resolution_deg))
-    n_lon = max(1, round((lon_max - lon_min) / resolution_deg))
+    n_lon = max(1, round((lon_max - lon_min) / lon_res))
     lat = lat_min + (np.arange(n_lat) + 0.5) * resolution_deg
-    lon = lon_min + (np.arange(n_lon) + 0.5) * resolution_deg
+    lon = lon_min + (np.arange(n_lon) + 0.5) * lon_res
     return lat, lon
 
 
 REGION_RESOLUTIONS = (0.05, 0.1, 0.25, 0.25, 0.5, 1.0)
 
 
-def random_ocean_region(rng, *, min_px=64, max_px=128, resolutions=REGION_RESOLUTIONS, min_ocean=0.5):
+def random_ocean_region(rng, *, min_px=64, max_px=128, resolutions=REGION_RESOLUTIONS, min_ocean=0.5,
+                        lon_factor=1.0):
     """A random box of min_px..max_px cells a side, at a resolution drawn from ``resolutions``,
     between 65 S and 65 N, with at least ``min_ocean`` of it ocean in the bundled coastline.
+    Longitude steps are ``lon_factor`` times the latitude step (non-square cells).
 
-    Returns (lat, lon, resolution_deg). Used to train and to evaluate on many regions."""
+    Returns (lat, lon, resolution_deg), the latitude step. Used to train and to evaluate on
+    many regions."""
     while True:
         res = float(rng.choice(resolutions))
+        dlon = res * lon_factor
         ny, nx = (int(n) for n in rng.integers(min_px, max_px + 1, size=2))
         lat0 = float(rng.uniform(-65, 65 - ny * res))
         lon0 = float(rng.uniform(-180, 180))
-        lat, lon = make_grid(lat0, lat0 + ny * res, lon0, lon0 + nx * res, res)
+        lat, lon = make_grid(lat0, lat0 + ny * res, lon0, lon0 + nx * dlon, res, dlon)
         if (~land_mask(lat, lon)).mean() >= min_ocean:
             return lat, lon, res
 

@@ -1,5 +1,6 @@
 """How a daytime polar-orbiter L3 product hides the truth: clouds, swath gaps, patches unseen
-for a month, and cold-biased undetected-cloud retrievals flagged by a low quality_level.
+for a month, and cold-biased undetected-cloud retrievals flagged by a low quality_level
+(or, as ``GeneratorStatistics.unflagged_share`` asks, left at quality 4).
 """
 
 import numpy as np
@@ -12,11 +13,11 @@ from sstfill.testing.ocean import FREEZING_K
 _SWATHS_PER_DAY = 15  # ascending passes in a daily composite (an integer keeps the globe periodic)
 
 
-def _observe(rng, rng_noise, geo, truth, month_of_day, cloud_cover):
+def _observe(rng, rng_noise, geo, truth, month_of_day, cloud_cover, stats):
     """Hide the truth as a daytime polar-orbiter L3 product does; return (sst, quality)."""
     n = truth.shape[0]
     p_cloud = _cloud_probability(geo, cloud_cover)
-    parts = ((0.8, 120.0, 3.0), (0.5, 35.0, 1.5), (0.35, 8.0, 0.7))  # weight, km, days
+    parts = tuple(zip(stats.cloud_weights, stats.cloud_scales_km, stats.cloud_days))
     z = np.zeros(truth.shape, np.float32)
     for w, km, tau in parts:
         part = _random_field(rng, geo, km, n, tau)
@@ -26,28 +27,35 @@ def _observe(rng, rng_noise, geo, truth, month_of_day, cloud_cover):
     z /= np.sqrt(sum((w * _cell_mean_gain(geo, km)) ** 2 for w, km, _ in parts))[:, None]
     with np.errstate(invalid="ignore", divide="ignore"):
         z_cloud = special.ndtri(1.0 - p_cloud)[:, None].astype(np.float32)
-        z_edge = special.ndtri(0.85 * (1.0 - p_cloud))[:, None].astype(np.float32)
-        cloudy = (z > z_cloud) | _unseen_patches(rng, geo, month_of_day, cloud_cover)
-        near = z  # 0 in the clear sky, rising to 1 at the cloud edge across its 15 % margin
+        z_edge = special.ndtri(stats.cloud_edge_quantile * (1.0 - p_cloud))[:, None].astype(
+            np.float32)
+        cloudy = (z > z_cloud) | _unseen_patches(rng, geo, month_of_day, cloud_cover, stats)
+        near = z  # 0 in the clear sky, rising to 1 at the cloud edge across its margin
         near -= z_edge
         near /= z_cloud - z_edge
     np.nan_to_num(near, copy=False, nan=0.0, posinf=0.0, neginf=0.0)
-    off_centre = _swath_offset(rng, geo, n)
-    seen = ~cloudy & (off_centre < 1.0) & ~geo.land & (near <= 0.75)  # screening dilates
+    off_centre = _swath_offset(rng, geo, n, stats.swath_width_km)
+    seen = ~cloudy & (off_centre < 1.0) & ~geo.land & (near <= stats.screening)  # dilates
     edge = seen & (near > 0.0)
     quality = np.where(seen, 5, 0).astype(np.int8)
-    quality[edge | (seen & (off_centre > 0.7))] = 4
+    quality[edge | (seen & (off_centre > stats.swath_edge))] = 4
     del off_centre, cloudy
-    bad = edge & (rng_noise.random(truth.shape, dtype=np.float32) < 0.25)  # undetected cloud
-    bias = (rng_noise.uniform(0.5, 1.0, bad.sum()) * near[bad] * 4.8 + 0.4).astype(np.float32)
-    del near  # bias: 0.4-4 K, colder nearer the cloud
-    quality[bad] = np.where(bias > 2.5, 1, np.where(bias > 1.2, 2, 3))
-    sst = _random_field(rng_noise, geo, 100.0, n, 2.0)  # regional retrieval error
-    sst *= 0.1
+    bad = edge & (rng_noise.random(truth.shape, dtype=np.float32) < stats.undetected_share)
+    bias = (rng_noise.uniform(0.5, 1.0, bad.sum()) * near[bad] * stats.cloud_bias_K
+            + stats.cloud_bias_min_K).astype(np.float32)
+    del near  # bias: 0.4-4 K by default, colder nearer the cloud
+    flag = np.where(bias > 2.5, 1, np.where(bias > 1.2, 2, 3))
+    if stats.unflagged_share > 0.0:  # missed by the cloud screening and the flags: quality 4
+        flag[rng_noise.random(flag.size) < stats.unflagged_share] = 4
+    quality[bad] = flag
+    sst = _random_field(rng_noise, geo, stats.regional_error_km, n, stats.regional_error_days)
+    sst *= stats.regional_error_K  # regional retrieval error
     sst += truth
+    noise_best, noise_acceptable = (np.float32(stats.pixel_noise_best_K),
+                                    np.float32(stats.pixel_noise_acceptable_K))
     for t in range(n):  # pixel noise, larger at acceptable than at best quality
         sst[t] += rng_noise.standard_normal(truth.shape[1:], dtype=np.float32) * np.where(
-            quality[t] == 5, np.float32(0.12), np.float32(0.25))
+            quality[t] == 5, noise_best, noise_acceptable)
     sst[bad] = truth[bad] - bias
     np.maximum(sst, FREEZING_K, out=sst)
     sst[~seen] = np.nan
@@ -75,8 +83,9 @@ def _cloud_probability(geo, cloud_cover):
     return special.expit(logit + 0.5 * (lo + hi))
 
 
-def _unseen_patches(rng, geo, month_of_day, cloud_cover):
-    """Persistent cloud blobs that hide ~2 % of the ocean for a whole month (more if cloudier).
+def _unseen_patches(rng, geo, month_of_day, cloud_cover, stats):
+    """Persistent cloud blobs that by default hide ~2 % of the ocean for a whole month (more
+    if cloudier).
 
     A Poisson number per unit area, centred anywhere near the grid: a large region always
     has some, a small one now and then.
@@ -92,9 +101,10 @@ def _unseen_patches(rng, geo, month_of_day, cloud_cover):
     area = (lat_hi - lat_lo) * (lon_hi - lon_lo) * cos * KM_PER_DEG**2
     min_radius = 1.5 * max(geo.dy_km.mean(), geo.dx_km.mean())
     for month in range(month_of_day.max() + 1):
-        k = rng.poisson(area / 1500.0**2 * (cloud_cover / 0.6) ** 2)
+        k = rng.poisson(area / stats.unseen_spacing_km**2 * (cloud_cover / 0.6) ** 2)
         centres = rng.uniform([lat_lo, lon_lo], [lat_hi, lon_hi], (k, 2))
-        radius = np.maximum(rng.uniform(50.0, 150.0, k) * np.sqrt(cloud_cover / 0.6), min_radius)
+        radius = np.maximum(rng.uniform(*stats.unseen_radius_km, k) * np.sqrt(cloud_cover / 0.6),
+                            min_radius)
         hidden = np.zeros(geo.land.shape, bool)
         for (lat_c, lon_c), r in zip(centres, radius):
             dl = geo.lon[None, :] - lon_c
@@ -107,13 +117,16 @@ def _unseen_patches(rng, geo, month_of_day, cloud_cover):
     return out
 
 
-def _swath_offset(rng, geo, n_days):
+def _swath_offset(rng, geo, n_days, width_km):
     """Cross-track distance to the nearest daily ascending pass, in half swath widths.
 
     Sun-synchronous ground tracks (inclination 98.2 deg) give tilted stripes of missing data
-    at low and mid latitudes, shifting by 9/16 of a track spacing each day.
+    at low and mid latitudes, shifting by 9/16 of a track spacing each day. A swath width
+    range of None stands for a sensor that sees everything every day (geostationary-like).
     """
-    incl, half_width = np.radians(98.2), rng.uniform(1750.0, 2050.0) / 2.0
+    if width_km is None:
+        return np.zeros((n_days, geo.lat.size, geo.lon.size), np.float32)
+    incl, half_width = np.radians(98.2), rng.uniform(*width_km) / 2.0
     spacing = 360.0 / _SWATHS_PER_DAY
     shift = rng.uniform(0.0, spacing) + spacing * np.mod(np.arange(n_days) * 9.0 / 16.0, 1.0)
 

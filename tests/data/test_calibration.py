@@ -4,14 +4,19 @@ import numpy as np
 import pytest
 
 from sstfill.data.calibration import ChoiceRule, ClassRule, WithheldErrors
+from sstfill.data.withhold import Withheld
 
 
-def _month(rng, model_error, composite_error, *, size=96, nobs=3, sigma=0.1, reference_sd=0.0):
+def _month(rng, model_error, composite_error, *, size=96, nobs=3, sigma=0.1, reference_sd=0.0, shared=0.0):
+    """(maps, sigma, Withheld, nobs) of a month with independent errors of the given sizes, and a
+    shared covariance between the kept and withheld days' departures."""
     truth = rng.normal(290, 1, (size, size))
     reference = truth + rng.normal(0, reference_sd, truth.shape) if reference_sd else truth
     maps = {"model": truth + rng.normal(0, model_error, truth.shape),
             "composite": truth + rng.normal(0, composite_error, truth.shape)}
-    return maps, np.full(truth.shape, sigma), reference, np.full(truth.shape, reference_sd**2), np.full(truth.shape, nobs)
+    withheld = Withheld(slots=np.empty(0), reference=reference, reference_var=np.full(truth.shape, reference_sd**2),
+                        shared_var=np.full(truth.shape, shared))
+    return maps, np.full(truth.shape, sigma), withheld, np.full(truth.shape, nobs)
 
 
 def test_a_clearly_better_candidate_replaces_the_model_and_sigma_follows_its_error():
@@ -40,6 +45,13 @@ def test_the_withheld_means_own_error_is_removed_before_sigma_is_scaled():
     assert rule.sigma_scale == pytest.approx(2.0, rel=0.1), "the model's 0.2 K errors, not 0.36 K with the reference's"
 
 
+def test_the_error_that_kept_and_withheld_days_share_is_added_back():
+    rng = np.random.default_rng(7)
+    errors = WithheldErrors(("model", "composite"))
+    errors.add(*_month(rng, model_error=0.1, composite_error=0.4, sigma=0.1, shared=0.015))
+    assert errors.rule().classes["1-4"].sigma_scale == pytest.approx(2.0, rel=0.05), "sqrt(0.01 + 2 * 0.015) / 0.1"
+
+
 def test_the_model_sigma_is_never_scaled_down():
     rng = np.random.default_rng(3)
     errors = WithheldErrors(("model", "composite"))
@@ -50,9 +62,9 @@ def test_the_model_sigma_is_never_scaled_down():
 def test_classes_with_few_pixels_take_the_pooled_rule():
     rng = np.random.default_rng(4)
     errors = WithheldErrors(("model", "composite"))
-    maps, sigma, reference, reference_var, nobs = _month(rng, 0.3, 0.05)
+    maps, sigma, withheld, nobs = _month(rng, 0.3, 0.05)
     nobs[:5, :5] = 0  # 25 never-observed pixels only
-    errors.add(maps, sigma, reference, reference_var, nobs)
+    errors.add(maps, sigma, withheld, nobs)
     rule = errors.rule()
     assert rule.classes["0"].pooled and rule.classes["0"].pixels == 96 * 96
     assert not rule.classes["1-4"].pooled

@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from sstfill.data.withhold import MIN_HIDDEN_DAYS, hide_unseen_elsewhere, reference_variance, withhold
+from sstfill.data.withhold import MIN_HIDDEN_DAYS, hide_unseen_elsewhere, mean_errors, withhold
 
 
 def test_never_observed_patches_are_moved_and_every_day_hidden_there():
@@ -39,6 +39,7 @@ def test_the_withheld_mean_and_its_pixels():
     y, x = np.argwhere(scored)[0]
     assert np.isclose(held.reference[y, x], np.mean(slots[hidden[:, y, x], y, x]), atol=1e-4)
     assert np.isnan(held.reference[~scored]).all() and (held.reference_var[scored] > 0).all()
+    assert np.isfinite(held.shared_var[scored]).all()
 
 
 def test_independent_days_give_the_textbook_variance_of_a_mean():
@@ -47,7 +48,7 @@ def test_independent_days_give_the_textbook_variance_of_a_mean():
     slots = (290 + rng.normal(0, noise, (days, size, size))).astype(np.float32)
     subset = np.zeros_like(slots, bool)
     subset[:8] = True
-    variance = reference_variance(slots, subset, np.ones((size, size), bool))
+    variance = mean_errors(slots, [subset], np.ones((size, size), bool))[0, 0]
     assert np.isclose(variance.mean(), noise**2 / 8, rtol=0.1)
 
 
@@ -59,6 +60,9 @@ def test_a_warming_month_gives_the_exact_offset_of_its_first_days():
     slots = np.broadcast_to(trend[:, None, None], (days, 10, 10)).copy()
     subset = np.zeros_like(slots, bool)
     subset[:8] = True
-    variance = reference_variance(slots, subset, np.ones((10, 10), bool))
-    offset = trend[:8].mean() - trend.mean()
-    assert np.allclose(variance, offset**2, rtol=0.02)
+    later = np.zeros_like(slots, bool)
+    later[20:] = True
+    errors = mean_errors(slots, [subset, later], np.ones((10, 10), bool))
+    offset, later_offset = trend[:8].mean() - trend.mean(), trend[20:].mean() - trend.mean()
+    assert np.allclose(errors[0, 0], offset**2, rtol=0.02)
+    assert np.allclose(errors[0, 1], offset * later_offset, rtol=0.02), "early and late days err oppositely"
