@@ -16,7 +16,7 @@ import torch
 
 from sstfill.baselines.dineof import dineof_monthly
 from sstfill.checkpoint import LoadedModel
-from sstfill.data.baseline import monthly_baseline
+from sstfill.data.baseline import fill_gaps, monthly_baseline
 from sstfill.data.calibration import ChoiceRule, WithheldErrors
 from sstfill.data.months import Month, MonthFields
 from sstfill.data.predict import predict_window, read_month
@@ -32,6 +32,9 @@ CHECK_TILE_SHARE = 1 / 3
 
 MIN_CHECK_PIXELS = 500
 """Fewer withheld pixels than this in all leave the model's output and sigma as they are."""
+
+WIDE_FILL = 2.0
+"""The wide_fill candidate fills never-observed pixels from this many times the baseline's sigma."""
 
 LOW_RANK_MAX_ENTRIES = 4_000_000
 """The low-rank (DINEOF) candidate runs on months of up to this many ocean pixels x days."""
@@ -56,8 +59,8 @@ def check_on_withheld(daily: DailyInput, months: list[Month], loaded: LoadedMode
     ocean = ~land
     rng = np.random.default_rng([seed, 1])
     sigma_px = loaded.contract.fill_sigma_px(daily.grid_steps_deg)
-    errors = WithheldErrors(("model", "low_rank", "composite") if _low_rank_affordable(ocean, loaded)
-                            else ("model", "composite"))
+    errors = WithheldErrors(("model", "low_rank", "composite", "wide_fill") if _low_rank_affordable(ocean, loaded)
+                            else ("model", "composite", "wide_fill"))
     thinned: dict[int, tuple] = {}
     with progress(sum(map(len, tiles)), "checking on withheld observations (tiles)") as advance:
         for (window, place), window_tiles in zip(windows, tiles):
@@ -68,7 +71,7 @@ def check_on_withheld(daily: DailyInput, months: list[Month], loaded: LoadedMode
                                         periodic_x=daily.periodic_x, device=device, batch_size=batch_size,
                                         advance=advance)
             month_fields, held = thinned[window[place]]
-            estimates = candidate_maps(errors.candidates, sst[place], month_fields, ocean, daily.periodic_x)
+            estimates = candidate_maps(errors.candidates, sst[place], month_fields, ocean, daily.periodic_x, sigma_px)
             errors.add(estimates, sigma[place], held, month_fields.nobs)
     if errors.pixels < MIN_CHECK_PIXELS:
         log.warning("only %d pixels could be checked on withheld observations (at least %d are needed): the output is "
@@ -80,9 +83,18 @@ def check_on_withheld(daily: DailyInput, months: list[Month], loaded: LoadedMode
 
 
 def candidate_maps(names: Sequence[str], model_sst: np.ndarray, fields: MonthFields, ocean: np.ndarray,
-                   periodic_x: bool, rule: ChoiceRule | None = None) -> dict[str, np.ndarray]:
-    """Each candidate's monthly map (H, W) for one month; with a rule, only those it gives weight."""
+                   periodic_x: bool, sigma_px: tuple[float, float],
+                   rule: ChoiceRule | None = None) -> dict[str, np.ndarray]:
+    """Each candidate's monthly map (H, W) for one month; with a rule, only those it chooses.
+
+    composite: the model's baseline, the composite gap-filled from sigma_px; wide_fill: the
+    same composite filled from WIDE_FILL times sigma_px, which differs only where no day was
+    seen (a month's never-observed patches may span more than the grid rule assumes)."""
     maps = {"model": model_sst, "composite": fields.baseline}
+    if "wide_fill" in names and (rule is None or rule.uses("wide_fill")):
+        seen = np.where(fields.nobs > 0, fields.baseline, np.nan)
+        maps["wide_fill"] = fill_gaps(seen, ocean, sigma_px=tuple(WIDE_FILL * s for s in sigma_px),
+                                      periodic_x=periodic_x)
     if "low_rank" in names and (rule is None or rule.uses("low_rank")):
         try:
             maps["low_rank"], _ = dineof_monthly(fields.slots, ocean, periodic_x=periodic_x)

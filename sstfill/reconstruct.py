@@ -111,7 +111,8 @@ def reconstruct(inputs: Sequence[str | os.PathLike] | str | os.PathLike, out: st
                                                       batch_size=batch_size, advance=advance)
                     sst, uncertainty = sst[place], uncertainty[place]
                     if rule is not None:
-                        estimates = candidate_maps(rule.candidates, sst, fields[place], ocean, daily.periodic_x, rule)
+                        estimates = candidate_maps(rule.candidates, sst, fields[place], ocean, daily.periodic_x,
+                                                   loaded.contract.fill_sigma_px(daily.grid_steps_deg), rule)
                         sst, uncertainty = rule.apply(estimates, uncertainty, fields[place].nobs)
                     writer.write(index, sst, uncertainty, fields[place].nobs)
         finally:

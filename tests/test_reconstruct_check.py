@@ -75,3 +75,21 @@ def test_adaptation_never_trains_on_the_tiles_the_check_scores(small_region, tin
     tiles, exclude = seen["tiles"], seen["exclude"]
     assert len(tiles) == 4 and all(t == tiles[0] for t in tiles), "the same tiles in every month"
     assert all(extract(exclude, tile).all() for tile in tiles[0]) and not exclude.all()
+
+
+def test_the_wide_fill_differs_from_the_composite_only_where_no_day_was_seen():
+    from sstfill.check import candidate_maps
+    from sstfill.data.baseline import monthly_baseline
+    from sstfill.data.months import MonthFields
+
+    rng = np.random.default_rng(3)
+    slots = (290 + gaussian_filter(rng.normal(size=(31, 40, 40)), (0, 3, 3))).astype(np.float32)
+    slots[:, 10:22, 10:22] = np.nan  # never seen this month
+    ocean = np.ones((40, 40), bool)
+    baseline, nobs = monthly_baseline(slots, ocean, sigma_px=(1.0, 1.0))
+    maps = candidate_maps(("model", "composite", "wide_fill"), baseline, MonthFields(slots, baseline, nobs), ocean,
+                          False, (1.0, 1.0))
+    seen = nobs > 0
+    np.testing.assert_array_equal(maps["wide_fill"][seen], maps["composite"][seen])
+    assert not np.allclose(maps["wide_fill"][~seen], maps["composite"][~seen])
+    assert np.isfinite(maps["wide_fill"]).all()

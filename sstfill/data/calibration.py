@@ -3,9 +3,10 @@
 Each candidate estimator (the model, a low-rank DINEOF reconstruction, the filled
 composite) is run on the input with observations withheld (sstfill.data.withhold) and
 compared with the mean of what was withheld, by valid-day class. Per class the model is
-kept unless another candidate was better by more than SIGNIFICANCE standard errors: the
-withheld means are noisy, and a choice driven by that noise would cost accuracy where the
-model is right. Sigma is then scaled to the chosen estimator's error on the withheld
+kept unless another candidate was better by more than SIGNIFICANCE standard errors (the
+composite with the shared departure below counted against it, as it inherits it in full):
+the withheld means are noisy, and a choice driven by that noise would cost accuracy where
+the model is right. Sigma is then scaled to the chosen estimator's error on the withheld
 observations. The same rule applies to the candidates run on the whole input. Why and how
 well: docs/model.md, "Checks on withheld observations".
 
@@ -22,7 +23,6 @@ corrects part of it from the neighbours. For the model, sigma is only ever scale
 from __future__ import annotations
 
 import math
-from collections import defaultdict
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -46,45 +46,38 @@ SIGMA_SCALE_RANGE = (0.1, 5.0)
 noise than about the estimators'."""
 
 MODEL = "model"
+COMPOSITES = ("composite", "wide_fill")
+"""Candidates that are the composite wherever a day was seen, and so inherit its error there."""
 
 
-@dataclass
 class _Blocks:
-    """Per block: pixel count, sums of each candidate's squared error, of the reference's error
-    variance less twice the shared covariance, and of the model's sigma squared."""
+    """Per block of pixels, sums of: 1 (the pixel count), each candidate's squared error, the
+    withheld mean's error variance less twice the shared covariance, the positive part of
+    that covariance, and the model's sigma squared."""
 
-    count: dict = field(default_factory=lambda: defaultdict(int))
-    squared: dict = field(default_factory=dict)
-    reference_var: dict = field(default_factory=lambda: defaultdict(float))
-    sigma_sq: dict = field(default_factory=lambda: defaultdict(float))
+    def __init__(self) -> None:
+        self.sums: dict[int, np.ndarray] = {}
 
-    def add(self, keys: np.ndarray, errors: np.ndarray, reference_var: np.ndarray, sigma: np.ndarray) -> None:
+    def add(self, keys: np.ndarray, columns: np.ndarray) -> None:
+        """keys (P,) block of each pixel; columns (P, C) the values summed."""
         unique, inverse = np.unique(keys, return_inverse=True)
-        counts = np.bincount(inverse)
-        squared = np.stack([np.bincount(inverse, np.square(e)) for e in errors.T], axis=1)
-        ref = np.bincount(inverse, reference_var)
-        sig = np.bincount(inverse, np.square(sigma))
-        for i, key in enumerate(unique.tolist()):
-            self.count[key] += int(counts[i])
-            self.squared[key] = self.squared.get(key, 0.0) + squared[i]
-            self.reference_var[key] += float(ref[i])
-            self.sigma_sq[key] += float(sig[i])
-
-    def arrays(self) -> tuple[np.ndarray, ...]:
-        """(count, squared, reference_var, sigma_sq), one row per block."""
-        keys = list(self.count)
-        return (np.array([self.count[k] for k in keys], float), np.array([self.squared[k] for k in keys]), np.array([self.reference_var[k] for k in keys]),
-                np.array([self.sigma_sq[k] for k in keys]))
+        totals = np.stack([np.bincount(inverse, column) for column in columns.T], axis=1)
+        for key, total in zip(unique.tolist(), totals):
+            self.sums[key] = self.sums.get(key, 0.0) + total
 
     def merged(self, other: _Blocks) -> _Blocks:
         out = _Blocks()
         for source in (self, other):
-            for key in source.count:
-                out.count[key] += source.count[key]
-                out.squared[key] = out.squared.get(key, 0.0) + source.squared[key]
-                out.reference_var[key] += source.reference_var[key]
-                out.sigma_sq[key] += source.sigma_sq[key]
+            for key, total in source.sums.items():
+                out.sums[key] = out.sums.get(key, 0.0) + total
         return out
+
+    @property
+    def pixels(self) -> int:
+        return int(sum(total[0] for total in self.sums.values()))
+
+    def table(self) -> np.ndarray:
+        return np.array(list(self.sums.values()))
 
 
 @dataclass(frozen=True)
@@ -140,51 +133,56 @@ class WithheldErrors:
     def add(self, maps: dict[str, np.ndarray], sigma: np.ndarray, withheld: Withheld, nobs: np.ndarray) -> None:
         """One month: each candidate's map and the model's sigma from the thinned input, what was
         withheld, and the thinned valid days per pixel."""
-        reference = withheld.reference
-        reference_var = withheld.reference_var - 2 * withheld.shared_var
         stack = np.stack([maps[c] for c in self.candidates]).astype(np.float64)
-        scored = np.isfinite(reference) & np.isfinite(stack).all(axis=0) & np.isfinite(sigma)
+        scored = withheld.scored & np.isfinite(stack).all(axis=0) & np.isfinite(sigma)
         rows, cols = np.nonzero(scored)
         width = -(-scored.shape[1] // BLOCK_PX)
         keys = (self.months * (-(-scored.shape[0] // BLOCK_PX)) + rows // BLOCK_PX) * width + cols // BLOCK_PX
         self.months += 1
-        errors = (stack - reference)[:, scored].T  # (pixels, candidates)
+        shared = withheld.shared_var[scored].astype(np.float64)
+        columns = np.column_stack([np.ones(shared.size), np.square(stack[:, scored] - withheld.reference[scored]).T,
+                                   withheld.reference_var[scored] - 2 * shared, np.maximum(shared, 0.0),
+                                   np.square(sigma[scored], dtype=np.float64)])
         counts = nobs[scored]
         for name, low, high in NOBS_CLASSES:
             pick = (counts >= low) & (counts <= high)
             if pick.any():
-                self.blocks[name].add(keys[pick], errors[pick], reference_var[scored][pick].astype(np.float64),
-                                      sigma[scored][pick].astype(np.float64))
+                self.blocks[name].add(keys[pick], columns[pick])
 
     @property
     def pixels(self) -> int:
-        return sum(sum(b.count.values()) for b in self.blocks.values())
+        return sum(blocks.pixels for blocks in self.blocks.values())
 
     def rule(self) -> ChoiceRule:
         """The rule fitted on what was added; classes with fewer than MIN_PIXELS take the pooled fit."""
         pooled = _Blocks()
         for blocks in self.blocks.values():
             pooled = pooled.merged(blocks)
-        if not pooled.count:
+        if not pooled.sums:
             raise ValueError("no withheld pixel to fit a rule on")
         pooled_rule = self._fit(pooled, pooled=True)
-        classes = {name: self._fit(blocks) if sum(blocks.count.values()) >= MIN_PIXELS else pooled_rule
+        classes = {name: self._fit(blocks) if blocks.pixels >= MIN_PIXELS else pooled_rule
                    for name, blocks in self.blocks.items()}
         return ChoiceRule(self.candidates, classes)
 
     def _fit(self, blocks: _Blocks, *, pooled: bool = False) -> ClassRule:
-        count, squared, reference_var, sigma_sq = blocks.arrays()
+        table = blocks.table()
+        count, squared, shared = table[:, 0], table[:, 1:1 + len(self.candidates)], table[:, -2]
         n = count.sum()
+        reference_var, sigma_sq = table[:, -3].sum() / n, table[:, -1].sum() / n
+        # The composite inherits the kept days' shared departure in full, which no withholding
+        # shows; the model may correct it from the neighbours: it must win with that counted.
+        handicap = np.stack([2 * shared if c in COMPOSITES else 0 * shared for c in self.candidates], axis=1)
         mse = squared.sum(axis=0) / n
         model = self.candidates.index(MODEL)
-        best = int(np.argmin(mse))
-        if best != model and not _significant(squared[:, model] - squared[:, best], count):
+        best = int(np.argmin(mse + handicap.sum(axis=0) / n))
+        if best != model and not _significant(squared[:, model] - squared[:, best] - handicap[:, best], count):
             best = model
-        error_sq = max(mse[best] - reference_var.sum() / n, 0.0)
-        scale = math.sqrt(error_sq / max(sigma_sq.sum() / n, 1e-12))
+        error_sq = max(mse[best] - reference_var, 0.0)
+        scale = math.sqrt(error_sq / max(sigma_sq, 1e-12))
         if best == model:
             scale = max(scale, 1.0)  # the withheld errors understate the model's (module docstring)
-        rmse = tuple(math.sqrt(max(float(m) - reference_var.sum() / n, 0.0)) for m in mse)
+        rmse = tuple(math.sqrt(max(float(m) - reference_var, 0.0)) for m in mse)
         return ClassRule(self.candidates[best], float(np.clip(scale, *SIGMA_SCALE_RANGE)), int(n), rmse, pooled)
 
 
