@@ -20,7 +20,7 @@ from sstfill.data.baseline import fill_gaps, monthly_baseline
 from sstfill.data.calibration import ChoiceRule, WithheldErrors
 from sstfill.data.months import Month, MonthFields
 from sstfill.data.predict import predict_window, read_month
-from sstfill.data.tiling import Tile
+from sstfill.data.tiling import Tile, tile_mask
 from sstfill.data.withhold import Withheld, withhold
 from sstfill.io.read import DailyInput
 from sstfill.progress import progress
@@ -64,7 +64,9 @@ def check_on_withheld(daily: DailyInput, months: list[Month], loaded: LoadedMode
     thinned: dict[int, tuple] = {}
     with progress(sum(map(len, tiles)), "checking on withheld observations (tiles)") as advance:
         for (window, place), window_tiles in zip(windows, tiles):
-            thinned = {i: thinned[i] if i in thinned else _thinned_month(daily, months[i], ocean, loaded, rng, sigma_px)
+            checked = tile_mask(land.shape, window_tiles, periodic_x=daily.periodic_x)
+            thinned = {i: thinned[i] if i in thinned else _thinned_month(daily, months[i], ocean, loaded, rng, sigma_px,
+                                                                         checked)
                        for i in window}
             fields = [thinned[i][0] for i in window]
             sst, sigma = predict_window(loaded, fields, land, [months[i] for i in window], window_tiles,
@@ -104,10 +106,11 @@ def candidate_maps(names: Sequence[str], model_sst: np.ndarray, fields: MonthFie
 
 
 def _thinned_month(daily: DailyInput, month: Month, ocean: np.ndarray, loaded: LoadedModel, rng: np.random.Generator,
-                   sigma_px: float):
-    """(MonthFields of the month with observations withheld, the Withheld record)."""
+                   sigma_px: tuple[float, float], checked: np.ndarray):
+    """(MonthFields of the month with observations withheld, the Withheld record, scored where `checked`)."""
     full = read_month(daily, month, ocean, loaded)
-    held = withhold(full.slots, ocean, rng, days_in_month=month.days_in_month, periodic_x=daily.periodic_x)
+    held = withhold(full.slots, ocean, rng, days_in_month=month.days_in_month, periodic_x=daily.periodic_x,
+                    where=checked)
     try:
         baseline, nobs = monthly_baseline(held.slots, ocean, sigma_px=sigma_px, periodic_x=daily.periodic_x)
     except ValueError:  # everything withheld: keep the month whole and score nothing in it

@@ -75,15 +75,16 @@ class Withheld:
 
 
 def withhold(slots: np.ndarray, ocean: np.ndarray, rng: np.random.Generator, *, days_in_month: int, periodic_x: bool,
-             fraction: float = 0.7) -> Withheld:
+             fraction: float = 0.7, where: np.ndarray | None = None) -> Withheld:
     """Withhold observations of a month (max_days, H, W): days thinned with other days' cloud
-    shapes (hide_days), and whole months at pixels under moved never-observed patches."""
+    shapes (hide_days), and whole months at pixels under moved never-observed patches.
+    Only pixels `where` (H, W bool; default all) are scored."""
     thinned = hide_unseen_elsewhere(hide_days(slots, rng, fraction), ocean, rng, periodic_x=periodic_x)
     valid = np.isfinite(slots)
     kept = np.isfinite(thinned)
     hidden = valid & ~kept
     n_hidden = hidden.sum(axis=0)
-    scored = ocean & (n_hidden >= MIN_HIDDEN_DAYS)
+    scored = ocean & (n_hidden >= MIN_HIDDEN_DAYS) & (True if where is None else where)
     with np.errstate(invalid="ignore", divide="ignore"):
         reference = np.where(hidden, slots, 0.0).sum(axis=0, dtype=np.float64) / n_hidden
     reference_var = np.full(ocean.shape, np.nan, np.float32)
@@ -108,18 +109,13 @@ def mean_errors(slots: np.ndarray, subsets: list[np.ndarray], pixels: np.ndarray
     days), and retrieval noise (the variogram's jump at lag 0) adds noise / n to a variance.
     """
     days = slots.shape[0]
-    field_gamma, noise = day_variogram(slots)
+    field_gamma, noise, pooled_var = day_variogram(slots)
     gamma = field_gamma[np.abs(np.arange(days)[:, None] - np.arange(days)[None, :])]  # (D, D)
     shares = []
     for subset in subsets:
         chosen = subset[:, pixels].astype(np.float64)  # (D, P)
         shares.append(chosen / np.maximum(chosen.sum(axis=0), 1.0))
-    values = slots[:, pixels].astype(np.float64)
-    valid = np.isfinite(values)
-    count = valid.sum(axis=0)
-    mean = np.where(valid, values, 0.0).sum(axis=0) / np.maximum(count, 1)
-    local = np.where(valid, (values - mean) ** 2, 0.0).sum(axis=0) / np.maximum(count - 1, 1)
-    scale = local / (float(np.mean(local)) or 1.0)
+    scale = day_variance(slots[:, pixels]) / (pooled_var or 1.0)
     out = np.empty((len(subsets), len(subsets), int(pixels.sum())), np.float32)
     for i, a in enumerate(shares):
         for j, b in enumerate(shares):
@@ -128,12 +124,30 @@ def mean_errors(slots: np.ndarray, subsets: list[np.ndarray], pixels: np.ndarray
     return out
 
 
-def day_variogram(slots: np.ndarray) -> tuple[np.ndarray, float]:
-    """(the field's variogram by lag in days, 0 .. D-1; the retrieval-noise variance), pooled
-    over every pixel seen on both days of a pair. Half the mean squared difference at lag 1
-    and 2, extrapolated linearly to lag 0, is taken as noise: the field itself varies
-    continuously from day to day, noise does not."""
+VARIOGRAM_PIXELS = 250_000
+"""The variogram is pooled over at most about this many pixels (a regular subsample of larger grids)."""
+
+
+def day_variance(values: np.ndarray) -> np.ndarray:
+    """The sample variance over days (axis 0) of each pixel's valid values; 0 below two values."""
+    values = values.astype(np.float64)
+    valid = np.isfinite(values)
+    count = valid.sum(axis=0)
+    mean = np.where(valid, values, 0.0).sum(axis=0) / np.maximum(count, 1)
+    return np.where(valid, (values - mean) ** 2, 0.0).sum(axis=0) / np.maximum(count - 1, 1)
+
+
+def day_variogram(slots: np.ndarray) -> tuple[np.ndarray, float, float]:
+    """(the field's variogram by lag in days, 0 .. D-1; the retrieval-noise variance; the mean
+    day-to-day variance of the same pixels), pooled over the pixels seen on both days of a
+    pair (a regular subsample of about VARIOGRAM_PIXELS on large grids). Half the mean
+    squared difference at lag 1 and 2, extrapolated linearly to lag 0, is taken as noise:
+    the field itself varies continuously from day to day, noise does not."""
     days = slots.shape[0]
+    stride = max(1, int(np.sqrt(slots[0].size / VARIOGRAM_PIXELS)))
+    slots = slots[:, ::stride, ::stride]
+    seen_twice = np.isfinite(slots).sum(axis=0) >= 2
+    pooled_var = float(np.mean(day_variance(slots[:, seen_twice]))) if seen_twice.any() else 0.0
     gamma = np.zeros(days)
     for lag in range(1, days):
         diff = slots[lag:] - slots[:-lag]
@@ -144,4 +158,4 @@ def day_variogram(slots: np.ndarray) -> tuple[np.ndarray, float]:
             gamma[lag] = gamma[lag - 1]
     noise = float(np.clip(2 * gamma[1] - gamma[2], 0.0, gamma[1])) if days > 2 else 0.0
     field = np.where(np.arange(days) > 0, np.maximum(gamma - noise, 0.0), 0.0)
-    return field, noise
+    return field, noise, pooled_var

@@ -40,6 +40,10 @@ def test_the_withheld_mean_and_its_pixels():
     assert np.isclose(held.reference[y, x], np.mean(slots[hidden[:, y, x], y, x]), atol=1e-4)
     assert np.isnan(held.reference[~scored]).all() and (held.reference_var[scored] > 0).all()
     assert np.isfinite(held.shared_var[scored]).all()
+    left = np.zeros((size, size), bool)
+    left[:, :10] = True
+    only_left = withhold(slots, ocean, np.random.default_rng(1), days_in_month=days, periodic_x=False, where=left)
+    assert only_left.scored.any() and not only_left.scored[:, 10:].any(), "pixels are scored only where asked"
 
 
 def test_independent_days_give_the_textbook_variance_of_a_mean():
