@@ -29,7 +29,7 @@ from sstfill.data.baseline import monthly_baseline
 from sstfill.data.months import MonthFields, group_months
 from sstfill.data.scores import NOBS_CLASSES
 from sstfill.data.tiling import ocean_tiles
-from sstfill.data.withhold import mean_errors, withhold
+from sstfill.data.withhold import day_variogram, mean_errors, withhold
 from sstfill.io.land import resolve_land
 from sstfill.io.read import open_daily
 from sstfill.data.predict import predict_window, read_month
@@ -62,7 +62,9 @@ def main() -> None:
         scored = held.scored & np.isfinite(truth[i])
         valid = np.isfinite(full.slots[:days])
         kept = np.isfinite(held.slots[:days])
-        (m_k, c_kw), (_, v) = mean_errors(full.slots[:days], [kept, valid & ~kept], scored)
+        month_days = full.slots[:days]
+        (m_k, c_kw), (_, v) = mean_errors(month_days[:, scored], [kept[:, scored], (valid & ~kept)[:, scored]],
+                                          day_variogram(month_days))
         reference, t, counts = held.reference[scored], truth[i][scored], nobs[scored]
         model, composite = sst[0][scored], baseline[scored]
         for name, low, high in NOBS_CLASSES:

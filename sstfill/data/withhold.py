@@ -36,7 +36,8 @@ def hide_unseen_elsewhere(slots: np.ndarray, ocean: np.ndarray, rng: np.random.G
                           *, periodic_x: bool) -> np.ndarray:
     """Hide every day of the pixels under the month's never-observed patches moved to another
     place (a random shift of a quarter to three quarters of the grid): seen pixels become
-    never-observed ones, in gaps of the shapes and sizes this input really has."""
+    never-observed ones, in gaps of the shapes and sizes this input really has. In place (a
+    month of a fine global grid is gigabytes): returns `slots`, changed."""
     seen = np.isfinite(slots).any(axis=0)
     unseen = ocean & ~seen
     if not unseen.any():
@@ -48,9 +49,8 @@ def hide_unseen_elsewhere(slots: np.ndarray, ocean: np.ndarray, rng: np.random.G
     if not periodic_x:  # a shift that wraps in x would join the grid's two edges
         moved[:, :dx] = False
     moved[:dy] = False
-    hidden = slots.copy()
-    hidden[:, moved] = np.nan
-    return hidden
+    slots[:, moved] = np.nan
+    return slots
 
 
 @dataclass
@@ -78,49 +78,57 @@ def withhold(slots: np.ndarray, ocean: np.ndarray, rng: np.random.Generator, *, 
              fraction: float = 0.7, where: np.ndarray | None = None) -> Withheld:
     """Withhold observations of a month (max_days, H, W): days thinned with other days' cloud
     shapes (hide_days), and whole months at pixels under moved never-observed patches.
-    Only pixels `where` (H, W bool; default all) are scored."""
+    Only pixels `where` (H, W bool; default all) are scored. Memory beyond the thinned copy
+    is a few (H, W) maps and the scored pixels' days."""
     thinned = hide_unseen_elsewhere(hide_days(slots, rng, fraction), ocean, rng, periodic_x=periodic_x)
-    valid = np.isfinite(slots)
-    kept = np.isfinite(thinned)
-    hidden = valid & ~kept
-    n_hidden = hidden.sum(axis=0)
+    total = np.zeros(ocean.shape, np.float64)
+    n_hidden = np.zeros(ocean.shape, np.int32)
+    for day, kept_day in zip(slots, thinned):
+        hidden = np.isfinite(day) & ~np.isfinite(kept_day)
+        total[hidden] += day[hidden]
+        n_hidden += hidden
     scored = ocean & (n_hidden >= MIN_HIDDEN_DAYS) & (True if where is None else where)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        reference = np.where(hidden, slots, 0.0).sum(axis=0, dtype=np.float64) / n_hidden
+    reference = np.full(ocean.shape, np.nan, np.float32)
+    reference[scored] = total[scored] / n_hidden[scored]
     reference_var = np.full(ocean.shape, np.nan, np.float32)
     shared_var = np.full(ocean.shape, np.nan, np.float32)
     if scored.any():
-        errors = mean_errors(slots[:days_in_month], [hidden[:days_in_month], kept[:days_in_month]], scored)
+        month = slots[:days_in_month]
+        values, kept = month[:, scored], np.isfinite(thinned[:days_in_month][:, scored])
+        errors = mean_errors(values, [np.isfinite(values) & ~kept, kept], day_variogram(month))
         reference_var[scored] = errors[0, 0]
-        shared_var[scored] = np.where(kept.any(axis=0)[scored], errors[0, 1], 0.0)
-    return Withheld(slots=thinned, reference=np.where(scored, reference, np.nan).astype(np.float32),
-                    reference_var=reference_var, shared_var=shared_var)
+        shared_var[scored] = np.where(kept.any(axis=0), errors[0, 1], 0.0)
+    return Withheld(slots=thinned, reference=reference, reference_var=reference_var, shared_var=shared_var)
 
 
-def mean_errors(slots: np.ndarray, subsets: list[np.ndarray], pixels: np.ndarray) -> np.ndarray:
-    """(S, S, P) float32: for each of the `pixels` (H, W bool), the expected products of the
-    departures of the means of its valid values on each of the S `subsets` of days (each
-    (D, H, W) bool) from the true mean over all D days: variances on the diagonal.
+def mean_errors(values: np.ndarray, subsets: list[np.ndarray], variogram: tuple[np.ndarray, float, float],
+                chunk: int = 65_536) -> np.ndarray:
+    """(S, S, P) float32: for each of P pixels, the expected products of the departures of the
+    means of its valid `values` (D, P) on each of the S `subsets` of days (each (D, P) bool)
+    from the true mean over all D days: variances on the diagonal.
 
     The days are not independent (a warm spell spans several), so this comes from the
-    month's temporal variogram, pooled over the ocean (day_variogram) and scaled at each
-    pixel by its own day-to-day variance: with weights a = 1/n on a subset's n days minus
-    1/D on every day, the field's part of a product is -a' G b (G the variogram between
-    days), and retrieval noise (the variogram's jump at lag 0) adds noise / n to a variance.
+    month's temporal variogram (day_variogram, pooled over the ocean) scaled at each pixel by
+    its own day-to-day variance: with weights a = 1/n on a subset's n days minus 1/D on every
+    day, the field's part of a product is -a' G b (G the variogram between days), and
+    retrieval noise (the variogram's jump at lag 0) adds noise / n to a variance. Pixels go
+    `chunk` at a time, so memory stays small however many there are.
     """
-    days = slots.shape[0]
-    field_gamma, noise, pooled_var = day_variogram(slots)
+    field_gamma, noise, pooled_var = variogram
+    days, count = values.shape
     gamma = field_gamma[np.abs(np.arange(days)[:, None] - np.arange(days)[None, :])]  # (D, D)
-    shares = []
-    for subset in subsets:
-        chosen = subset[:, pixels].astype(np.float64)  # (D, P)
-        shares.append(chosen / np.maximum(chosen.sum(axis=0), 1.0))
-    scale = day_variance(slots[:, pixels]) / (pooled_var or 1.0)
-    out = np.empty((len(subsets), len(subsets), int(pixels.sum())), np.float32)
-    for i, a in enumerate(shares):
-        for j, b in enumerate(shares):
-            field = -np.einsum("dp,dp->p", a - 1.0 / days, gamma @ (b - 1.0 / days))
-            out[i, j] = (field + noise * np.einsum("dp,dp->p", a, b)) * scale
+    out = np.empty((len(subsets), len(subsets), count), np.float32)
+    for start in range(0, count, chunk):
+        part = slice(start, start + chunk)
+        shares = []
+        for subset in subsets:
+            chosen = subset[:, part].astype(np.float64)
+            shares.append(chosen / np.maximum(chosen.sum(axis=0), 1.0))
+        scale = day_variance(values[:, part]) / (pooled_var or 1.0)
+        for i, a in enumerate(shares):
+            for j, b in enumerate(shares):
+                field = -np.einsum("dp,dp->p", a - 1.0 / days, gamma @ (b - 1.0 / days))
+                out[i, j, part] = (field + noise * np.einsum("dp,dp->p", a, b)) * scale
     return out
 
 
