@@ -45,7 +45,7 @@ from sstfill.data.months import Month, MonthFields, month_of_year, padded_days_m
 from sstfill.data.predict import model_normalisation, read_month
 from sstfill.data.scores import FEW_DAYS
 from sstfill.data.tiling import Tile, extract
-from sstfill.data.withhold import MIN_HIDDEN_DAYS, hide_days, hide_unseen_elsewhere
+from sstfill.data.withhold import MIN_HIDDEN_DAYS, hide_days, hide_unseen_elsewhere, withheld_days_mean
 from sstfill.io.read import DailyInput
 from sstfill.model.loss import masked_mse
 from sstfill.progress import progress
@@ -120,9 +120,7 @@ def validation_blocks(shape: tuple[int, int], block: int, rng: np.random.Generat
 def withheld_mean(full: np.ndarray, thinned: np.ndarray, scored: np.ndarray) -> np.ndarray:
     """(M, H, W) float32 K: the mean of each pixel's valid days of `full` (M, D, H, W) that
     `thinned` hides, where `scored`; NaN elsewhere."""
-    hidden = np.isfinite(full) & ~np.isfinite(thinned)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        mean = np.where(hidden, full, 0.0).sum(axis=1, dtype=np.float64) / hidden.sum(axis=1)
+    mean = np.stack([withheld_days_mean(month, kept)[0] for month, kept in zip(full, thinned)])
     return np.where(scored, mean, np.nan).astype(np.float32)
 
 

@@ -81,15 +81,9 @@ def withhold(slots: np.ndarray, ocean: np.ndarray, rng: np.random.Generator, *, 
     Only pixels `where` (H, W bool; default all) are scored. Memory beyond the thinned copy
     is a few (H, W) maps and the scored pixels' days."""
     thinned = hide_unseen_elsewhere(hide_days(slots, rng, fraction), ocean, rng, periodic_x=periodic_x)
-    total = np.zeros(ocean.shape, np.float64)
-    n_hidden = np.zeros(ocean.shape, np.int32)
-    for day, kept_day in zip(slots, thinned):
-        hidden = np.isfinite(day) & ~np.isfinite(kept_day)
-        total[hidden] += day[hidden]
-        n_hidden += hidden
+    mean, n_hidden = withheld_days_mean(slots, thinned)
     scored = ocean & (n_hidden >= MIN_HIDDEN_DAYS) & (True if where is None else where)
-    reference = np.full(ocean.shape, np.nan, np.float32)
-    reference[scored] = total[scored] / n_hidden[scored]
+    reference = np.where(scored, mean, np.nan).astype(np.float32)
     reference_var = np.full(ocean.shape, np.nan, np.float32)
     shared_var = np.full(ocean.shape, np.nan, np.float32)
     if scored.any():
@@ -99,6 +93,19 @@ def withhold(slots: np.ndarray, ocean: np.ndarray, rng: np.random.Generator, *, 
         reference_var[scored] = errors[0, 0]
         shared_var[scored] = np.where(kept.any(axis=0), errors[0, 1], 0.0)
     return Withheld(slots=thinned, reference=reference, reference_var=reference_var, shared_var=shared_var)
+
+
+def withheld_days_mean(slots: np.ndarray, thinned: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(the mean, float64, of each pixel's valid days of `slots` (D, H, W) that `thinned` hides,
+    NaN where none; how many), accumulated a day at a time so that memory stays two maps."""
+    total = np.zeros(slots.shape[1:], np.float64)
+    count = np.zeros(slots.shape[1:], np.int32)
+    for day, kept in zip(slots, thinned):
+        hidden = np.isfinite(day) & ~np.isfinite(kept)
+        total[hidden] += day[hidden]
+        count += hidden
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return total / count, count
 
 
 def mean_errors(values: np.ndarray, subsets: list[np.ndarray], variogram: tuple[np.ndarray, float, float],
