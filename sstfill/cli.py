@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import logging
 import shlex
+import signal
 import sys
 from pathlib import Path
 from typing import Annotated, Optional
@@ -44,17 +45,40 @@ def main(
     from sstfill.logs import setup_logging
 
     setup_logging(verbose=verbose, quiet=quiet)
+    for signum in STOP_SIGNALS:
+        signal.signal(signum, _stop)
+
+
+# What a batch system sends at a time limit or on preemption (SLURM: SIGTERM, or the --signal of the job),
+# and what a closed terminal sends: each stops the run like Ctrl-C, so nothing half-written is left.
+STOP_SIGNALS = [getattr(signal, name) for name in ("SIGTERM", "SIGHUP", "SIGUSR1") if hasattr(signal, name)]
+
+
+class Stopped(KeyboardInterrupt):
+    """Raised in the main thread when a stop signal arrives; a KeyboardInterrupt, so every clean-up runs."""
+
+    def __init__(self, signum: int):
+        super().__init__(signum)
+        self.signum = signum
+
+
+def _stop(signum, frame) -> None:
+    raise Stopped(signum)
 
 
 def _run(call):
-    """Run an API call; sstfill errors become one line on stderr and exit code 1."""
+    """Run an API call; sstfill errors become one line on stderr and exit code 1, a stop 128 + the signal."""
     try:
         return call()
     except SstfillError as exc:
         typer.echo(f"sstfill: error: {exc}", err=True)
         raise typer.Exit(1) from None
+    except Stopped as exc:
+        typer.echo(f"sstfill: error: stopped by {signal.Signals(exc.signum).name} before the end; no partial file is left",
+                   err=True)
+        raise typer.Exit(128 + exc.signum) from None
     except KeyboardInterrupt:
-        typer.echo("sstfill: interrupted", err=True)
+        typer.echo("sstfill: error: interrupted before the end; no partial file is left", err=True)
         raise typer.Exit(130) from None
 
 
@@ -65,7 +89,7 @@ def _command_line() -> str:
 @app.command()
 def prepare(
     daily: Annotated[list[str], typer.Argument(help="Daily SST: files, directories or quoted globs.")],
-    out: Annotated[Path, typer.Option(help="The training store to write (NetCDF).")],
+    out: Annotated[str, typer.Option(help="The training store to write (NetCDF).")],
     target: Annotated[Optional[list[str]], typer.Option(help="Gap-free target on the same grid, monthly (or daily/hourly: "
                                                         "averaged to months); repeatable. Without it the store is "
                                                         "self-supervised.")] = None,
@@ -87,7 +111,7 @@ def prepare(
 @app.command()
 def train(
     stores: Annotated[list[Path], typer.Argument(help="One or more stores from 'sstfill prepare'.")],
-    out: Annotated[Path, typer.Option(help="The model file to write.")],
+    out: Annotated[str, typer.Option(help="The model file to write.")],
     device: Device = "auto",
     epochs: Annotated[int, typer.Option(help="Maximum number of epochs.")] = 40,
     batch_size: Annotated[int, typer.Option(help="Tiles per optimisation step.")] = 8,
@@ -149,7 +173,7 @@ def reconstruct(
                    "'sstfill reconstruct daily.nc monthly.nc'", err=True)
         raise typer.Exit(2)
     *inputs, out = paths
-    _run(lambda: run(inputs, Path(out), model=model, device=device, variable=var, min_quality=min_quality,
+    _run(lambda: run(inputs, out, model=model, device=device, variable=var, min_quality=min_quality,
                      land_mask=land_mask, batch_size=batch_size, pack=pack, check=check, adapt=adapt,
                      adapt_seconds=adapt_seconds, seed=seed, overwrite=overwrite,
                      history=_command_line()))

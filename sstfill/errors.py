@@ -19,3 +19,7 @@ class DeviceError(SstfillError):
 
 class OutputError(SstfillError):
     """The output cannot be written where asked."""
+
+
+class ResultError(SstfillError):
+    """A result failed sstfill's own checks (non-finite or implausible values) and was not written."""

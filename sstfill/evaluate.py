@@ -8,6 +8,10 @@ was never seen), the same composite with its empty pixels filled by normalised
 convolution (sstfill.data.baseline.fill_gaps), the floor a learned model has to beat, and
 DINEOF (sstfill.baselines.dineof), run on each month's days over the reference's ocean.
 With plot_dir, maps of each month and RMSE by valid days are drawn (sstfill.plots).
+
+The reconstruction must be monthly (one map per month: a daily file would be scored day by
+day as if each day were a month), and the two files must share at least one valid ocean
+value: an empty reference scores nothing, and that is refused rather than reported as n = 0.
 """
 
 from __future__ import annotations
@@ -18,6 +22,8 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
+import xarray as xr
 
 from sstfill.baselines.dineof import DineofTooLarge, dineof_monthly
 from sstfill.data.baseline import composite, fill_gaps
@@ -28,6 +34,10 @@ from sstfill.io.read import grid_text, open_daily, open_monthly, same_grid
 from sstfill.io.validate import check_valid_data
 
 log = logging.getLogger(__name__)
+
+MIN_MONTHLY_STEP_DAYS = 25
+"""Monthly maps are 28 to 31 days apart wherever in the month they are stamped; closer steps are daily data."""
+
 
 def evaluate(recon: str | Path, reference: str | Path, *, daily_input: Sequence[str | os.PathLike] | None = None,
              variable: str | None = None, min_quality: int | None = 4, dineof: bool = True,
@@ -44,7 +54,8 @@ def evaluate(recon: str | Path, reference: str | Path, *, daily_input: Sequence[
         from sstfill.plots import require_matplotlib
 
         require_matplotlib()  # before any long computation
-    recon_ds, recon_sst = open_monthly(recon, what="reconstruction")
+    recon_ds, recon_sst = open_monthly(recon, what="reconstruction", option=None)
+    check_monthly(recon_sst["time"], recon)
     _, truth = open_monthly(reference, variable, what="reference")
     truth = monthly_means(truth, where=f"reference {reference}")
     if not same_grid(recon_sst, truth):
@@ -87,13 +98,16 @@ def evaluate(recon: str | Path, reference: str | Path, *, daily_input: Sequence[
         scores["composite_filled"] = MethodScore()
     if dineof_maps is not None and naive:
         scores["dineof"] = MethodScore()
-    plots: list[str] = []
     has_sigma = "sst_uncertainty" in recon_ds
+    valid = {"reference": 0, "reconstruction": 0, "both": 0}
     for i, key in enumerate(recon_keys):
         if key not in truth_index:
             continue
         reference_map = np.asarray(truth.isel(time=truth_index[key]).values, np.float32)
         estimate = np.asarray(recon_sst.isel(time=i).values, np.float32)
+        valid["reference"] += int(np.isfinite(reference_map).sum())
+        valid["reconstruction"] += int(np.isfinite(estimate).sum())
+        valid["both"] += int((np.isfinite(reference_map) & np.isfinite(estimate)).sum())
         nobs = np.asarray(recon_ds["nobs"].isel(time=i).values) if "nobs" in recon_ds else None
         if key in naive:
             naive_mean, naive_count = naive[key]
@@ -107,11 +121,17 @@ def evaluate(recon: str | Path, reference: str | Path, *, daily_input: Sequence[
                 scores["dineof"].add(key, dineof_maps[key], reference_map, nobs)
         sigma = np.asarray(recon_ds["sst_uncertainty"].isel(time=i).values, np.float32) if has_sigma else None
         scores["sstfill"].add(key, estimate, reference_map, nobs, sigma)
-        if plot_dir is not None:
-            from sstfill.plots import plot_month_maps
+    check_overlap(valid, recon, reference, common)
+    plots: list[str] = []
+    if plot_dir is not None:  # after every check: nothing is written for a refused evaluation
+        from sstfill.plots import plot_month_maps
 
-            plots.append(str(plot_month_maps(Path(plot_dir) / f"maps_{key}.png", key, reference_map, estimate,
-                                             truth["lat"].values, truth["lon"].values)))
+        for i, key in enumerate(recon_keys):
+            if key in truth_index:
+                reference_map = np.asarray(truth.isel(time=truth_index[key]).values, np.float32)
+                estimate = np.asarray(recon_sst.isel(time=i).values, np.float32)
+                plots.append(str(plot_month_maps(Path(plot_dir) / f"maps_{key}.png", key, reference_map, estimate,
+                                                 truth["lat"].values, truth["lon"].values)))
     report = {"reconstruction": str(recon), "reference": str(reference), "months": common,
               "methods": {name: score.as_dict() for name, score in scores.items()}}
     if dineof_notes:
@@ -122,6 +142,41 @@ def evaluate(recon: str | Path, reference: str | Path, *, daily_input: Sequence[
         plots.append(str(plot_rmse_by_valid_days(Path(plot_dir) / "rmse_by_valid_days.png", report)))
         report["plots"] = plots
     return report
+
+
+def check_monthly(time: xr.DataArray, recon: str | Path) -> None:
+    """Refuse a reconstruction with several maps in a month or maps days apart: daily data, not sstfill's output."""
+    labels = month_labels(time)
+    values = time.values
+    steps = [pd.Timedelta(b - a).total_seconds() / 86400 for a, b in zip(values[:-1], values[1:])]
+    shortest = min(np.abs(steps), default=np.inf)
+    if len(set(labels)) < len(labels) or shortest < MIN_MONTHLY_STEP_DAYS:
+        found = (f"{len(labels)} time steps in {len(set(labels))} month(s)" if len(set(labels)) < len(labels)
+                 else f"time steps {shortest:g} day(s) apart")
+        raise InputError(
+            f"expected a monthly reconstruction in {recon} (one map per month), found {found}; "
+            "pass the output of 'sstfill reconstruct' as RECON (a daily file belongs in --input)"
+        )
+
+
+def check_overlap(valid: dict[str, int], recon: str | Path, reference: str | Path, months: list[str]) -> None:
+    """Refuse to score when no pixel of the common months has a value in both files."""
+    if valid["both"]:
+        return
+    span = f"{months[0]}..{months[-1]}" if len(months) > 1 else months[0]
+    if not valid["reference"]:
+        raise InputError(
+            f"expected valid SST in the reference {reference} over {span}, found none (every value is the fill "
+            "value or NaN); check the reference's variable (--var) and its _FillValue"
+        )
+    if not valid["reconstruction"]:
+        raise InputError(f"expected valid SST in the reconstruction {recon} over {span}, found none; "
+                         "pass the output of 'sstfill reconstruct' as RECON")
+    raise InputError(
+        f"expected ocean pixels with a value in both {recon} and {reference} over {span}, found none in common "
+        f"({valid['reconstruction']} valid values in one, {valid['reference']} in the other, never at the same "
+        "place and month); check that both cover the same region and ocean"
+    )
 
 
 def _run_dineof(label: str, days: np.ndarray, ocean: np.ndarray, periodic_x: bool, notes: dict) -> dict[str, np.ndarray]:

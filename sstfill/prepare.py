@@ -18,11 +18,12 @@ from sstfill.data.months import (MAX_DAYS, MonthFields, group_months, load_month
 from sstfill.data.withhold import hide_days
 from sstfill.errors import InputError
 from sstfill.io.files import expand_paths
-from sstfill.io.land import resolve_land
+from sstfill.io.land import land_file, resolve_land
 from sstfill.io.output import atomic_output, check_output_path
 from sstfill.io.read import grid_text, open_daily, open_monthly, same_grid
 from sstfill.io.store import FILL_BY_SPACING, StoreWriter
 from sstfill.io.validate import check_valid_data
+from sstfill.memory import check_fits
 from sstfill.progress import track
 
 log = logging.getLogger(__name__)
@@ -55,11 +56,27 @@ class RunningMoments:
 
 def open_target(inputs: Sequence[str | os.PathLike], variable: str | None) -> xr.DataArray:
     """The monthly target as (time, lat, lon) kelvin, lazily; daily or hourly targets become
-    monthly means (months.monthly_means)."""
+    monthly means (months.monthly_means).
+
+    A month without any valid value (a gap in a reanalysis download, say) has no truth to
+    learn from: it is left out with a warning, like a daily month without target, so the
+    other months still train; a target empty in every month is refused.
+    """
     paths = expand_paths(inputs)
-    pieces = [open_monthly(path, variable, what="target")[1] for path in paths]
+    pieces = [open_monthly(path, variable, what="target", option="--target-var")[1] for path in paths]
     target = pieces[0] if len(pieces) == 1 else xr.concat(pieces, dim="time", join="override", combine_attrs="override")
-    return monthly_means(target, where=f"the target ({paths[0]}{' and more' if len(paths) > 1 else ''})")
+    where = f"the target ({paths[0]}{' and more' if len(paths) > 1 else ''})"
+    target = monthly_means(target, where=where)
+    has_values = np.asarray(target.notnull().any(("lat", "lon")).values, dtype=bool)
+    if not has_values.any():
+        raise InputError(f"expected valid SST in {where}, found none in any month (every value is the fill value or "
+                         "NaN); check --target-var and the target's _FillValue")
+    if not has_values.all():
+        empty = [label for label, ok in zip(month_labels(target["time"]), has_values) if not ok]
+        log.warning("%s has no valid value in %s: %s left out of the store", where, ", ".join(empty),
+                    "that month is" if len(empty) == 1 else "those months are")
+        target = target.isel(time=np.flatnonzero(has_values))
+    return target
 
 
 def prepare(daily_inputs: Sequence[str | os.PathLike], target_inputs: Sequence[str | os.PathLike] | None,
@@ -76,9 +93,10 @@ def prepare(daily_inputs: Sequence[str | os.PathLike], target_inputs: Sequence[s
     well-observed monthly mean from a sparser month. `seed` draws the thinning; preparing the
     same data with several seeds gives more training variety.
     """
-    out = Path(out)
     daily = open_daily(daily_inputs, variable=variable, min_quality=min_quality)
-    check_output_path(out, [Path(p) for p in daily.sources], overwrite=overwrite)
+    targets = expand_paths(target_inputs) if target_inputs is not None else []
+    out = check_output_path(out, [*daily.sources, *targets, land_file(land_mask)], overwrite=overwrite)
+    check_fits(daily.lat.size, daily.lon.size, MAX_DAYS, check=False, where=daily.sources_text)
     all_months = group_months(daily.sst["time"])
     supervised = target_inputs is not None
     if supervised:
@@ -123,7 +141,7 @@ def prepare(daily_inputs: Sequence[str | os.PathLike], target_inputs: Sequence[s
     }
     moments = {name: RunningMoments() for name in ("input", "target", "absolute_input", "absolute_target")}
     rng = np.random.default_rng(seed)
-    with atomic_output(out) as tmp:
+    with atomic_output(out, overwrite=overwrite) as tmp:
         writer = StoreWriter(tmp, daily.lat, daily.lon, len(months), MAX_DAYS, attrs)
         try:
             _write_months(writer, daily, months, ocean, moments, target, target_index, baseline_sigma_px,

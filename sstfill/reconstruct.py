@@ -20,11 +20,12 @@ from sstfill.data.predict import predict_window, read_month
 from sstfill.data.tiling import ocean_tiles, tile_mask
 from sstfill.device import resolve_device
 from sstfill.errors import InputError
-from sstfill.io.land import resolve_land
+from sstfill.io.land import land_file, resolve_land
 from sstfill.io.output import atomic_output, check_output_path
 from sstfill.io.read import open_daily
 from sstfill.io.validate import check_valid_data
-from sstfill.io.write import SELF_SUPERVISED_UNCERTAINTY, UNCALIBRATED, MonthlyWriter, OutputInfo
+from sstfill.io.write import SELF_SUPERVISED_UNCERTAINTY, UNCALIBRATED, MonthlyWriter, OutputInfo, check_result
+from sstfill.memory import check_fits
 from sstfill.progress import progress
 
 log = logging.getLogger(__name__)
@@ -39,6 +40,17 @@ def warn_if_unseen_spacing(loaded: LoadedModel, spacing_deg: float) -> None:
         log.warning("the input's grid spacing, %g degree, is outside the %g to %g degree that model %s was trained on; "
                     "its accuracy there has not been measured: check it against a reference (sstfill evaluate) or "
                     "train a model on data at this spacing", spacing_deg, min(seen), max(seen), loaded.model_id)
+
+
+def check_options(*, batch_size: int, adapt_seconds: float, min_quality: int | None) -> None:
+    """Refuse numbers that cannot be meant, before any work."""
+    if batch_size < 1:
+        raise InputError(f"expected --batch-size of 1 or more, found {batch_size}; pass a positive number of tiles")
+    if not adapt_seconds >= 0:
+        raise InputError(f"expected --adapt-seconds of 0 or more, found {adapt_seconds}; pass a time budget in seconds")
+    if min_quality is not None and not 0 <= min_quality <= 5:
+        raise InputError(f"expected --min-quality between 0 and 5 (GHRSST quality levels), found {min_quality}; "
+                         "pass 4 or 5 for the best observations")
 
 
 def reconstruct(inputs: Sequence[str | os.PathLike] | str | os.PathLike, out: str | Path, *,
@@ -58,11 +70,13 @@ def reconstruct(inputs: Sequence[str | os.PathLike] | str | os.PathLike, out: st
     Every check that can fail (inputs, output path, model, valid data, land) runs before
     the output is created; the output is written beside `out` and renamed when complete.
     """
-    out = Path(out)
+    check_options(batch_size=batch_size, adapt_seconds=adapt_seconds, min_quality=min_quality)
     daily = open_daily(inputs, variable=variable, min_quality=min_quality)
-    check_output_path(out, [Path(p) for p in daily.sources], overwrite=overwrite)
+    out = check_output_path(out, [*daily.sources, model, land_file(land_mask)], overwrite=overwrite)
     torch_device = resolve_device(device)
     loaded = load_model(model, torch_device)
+    check_fits(daily.lat.size, daily.lon.size, loaded.contract.max_days * loaded.contract.months_per_window, check=check,
+               where=daily.sources_text)
     warn_if_unseen_spacing(loaded, daily.grid_spacing_deg)
     months = group_months(daily.sst["time"])
     validity = check_valid_data(daily, months)
@@ -97,7 +111,7 @@ def reconstruct(inputs: Sequence[str | os.PathLike] | str | os.PathLike, out: st
                       calibration=rule.describe() if rule else UNCALIBRATED)
     if loaded.contract.training_mode == "self-supervised":
         log.warning("model %s was trained self-supervised: %s", loaded.model_id, SELF_SUPERVISED_UNCERTAINTY)
-    with atomic_output(out) as tmp:
+    with atomic_output(out, overwrite=overwrite) as tmp:
         writer = MonthlyWriter(tmp, daily.lat, daily.lon, starts, ends, info)
         try:
             loaded_months: dict[int, MonthFields] = {}  # the current window's months, each read once
@@ -114,6 +128,7 @@ def reconstruct(inputs: Sequence[str | os.PathLike] | str | os.PathLike, out: st
                         estimates = candidate_maps(rule.candidates, sst, fields[place], ocean, daily.periodic_x,
                                                    loaded.contract.fill_sigma_px(daily.grid_steps_deg), rule)
                         sst, uncertainty = rule.apply(estimates, uncertainty, fields[place].nobs)
+                    check_result(sst, uncertainty, ocean, pack=pack, where=months[window[place]].label)
                     writer.write(index, sst, uncertainty, fields[place].nobs)
         finally:
             writer.close()

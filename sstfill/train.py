@@ -16,7 +16,7 @@ from sstfill.checkpoint import build_model, save_model
 from sstfill.config import DataContract, ModelConfig, TrainConfig, as_dict
 from sstfill.data.dataset import TileDataset, pooled_normalisation, run_model, split_windows
 from sstfill.device import resolve_device, seed_everything
-from sstfill.errors import InputError
+from sstfill.errors import InputError, ResultError
 from sstfill.data.scores import FEW_DAYS
 from sstfill.io.output import check_output_path
 from sstfill.io.store import FILL_BY_SPACING, Store, open_store
@@ -24,6 +24,10 @@ from sstfill.model.loss import gaussian_nll, masked_mse, training_loss
 from sstfill.progress import is_interactive, track
 
 log = logging.getLogger(__name__)
+
+# A validation RMSE this many times that of the model's reference (the filled composite, or the
+# mean for absolute targets) means training has diverged: an untrained model starts near 1x.
+DIVERGED_RMSE_FACTOR = 10.0
 
 
 @dataclass
@@ -56,6 +60,20 @@ def evaluate_loss(model, loader, device, target_std: float) -> tuple[float, floa
     return nll_sum / max(weight, 1.0), math.sqrt(sq_sum / max(weight, 1.0)) * target_std
 
 
+@torch.no_grad()
+def reference_rmse(tiles: TileDataset, target_std: float) -> float:
+    """Validation RMSE in kelvin of a model that corrects nothing (predicts zero, normalised).
+
+    Read from the dataset, not a DataLoader: each loader pass draws from torch's global random
+    state, which would change the dropout of the training that follows."""
+    sq_sum = weight = 0.0
+    for tile in tiles:
+        n = float(tile["loss_mask"].sum())
+        sq_sum += float(masked_mse(torch.zeros_like(tile["target"]), tile["target"], tile["loss_mask"])) * n
+        weight += n
+    return math.sqrt(sq_sum / max(weight, 1.0)) * target_std
+
+
 def stop_early(epoch: int, best_epoch: int, config: TrainConfig) -> bool:
     """No improvement for `patience` epochs, counted only in the second half of the schedule.
 
@@ -71,10 +89,14 @@ def train(stores: Sequence[str | Path], out: str | Path, *, config: TrainConfig 
           overwrite: bool = False) -> TrainResult:
     """Train on one or more stores (from 'sstfill prepare'); write the model file to out.
 
-    The best model so far is written to `out` whenever validation improves."""
-    check_output_path(Path(out), [Path(p) for p in stores], overwrite=overwrite)
+    The best model so far is written to `out` whenever validation improves. Training that
+    diverges (a non-finite loss, or a validation RMSE DIVERGED_RMSE_FACTOR times that of the
+    filled composite) stops: the best model of the epochs before is kept (with a warning), and
+    without one nothing is written and ResultError is raised."""
     config = config or TrainConfig()
     model_config = model_config or ModelConfig()
+    _check_settings(config, model_config, workers)
+    out = check_output_path(out, stores, overwrite=overwrite)
     started = time.monotonic()
     seed_everything(config.seed)
     torch_device = resolve_device(device)
@@ -113,32 +135,39 @@ def train(stores: Sequence[str | Path], out: str | Path, *, config: TrainConfig 
 
     optimizer = torch.optim.AdamW(model.parameters(), lr=config.learning_rate, weight_decay=config.weight_decay)
     steps = config.epochs * math.ceil(len(train_set) / config.batch_size)
-    scheduler = torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=config.learning_rate, total_steps=steps, pct_start=0.1)
+    # OneCycleLR divides by zero when its warm-up is exactly one step (10 steps in all): make it longer there.
+    warmup = 0.1 if steps != 10 else 0.15
+    scheduler = torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=config.learning_rate, total_steps=steps,
+                                                    pct_start=warmup)
+    reference = "the filled composite" if config.target_form == "residual" else "the mean value"
+    reference_k = reference_rmse(val_set, norm.target_std)
     best = {"loss": float("inf"), "epoch": 0, "rmse": float("nan"), "state": None}
     epochs_run = 0
+    diverged_at = None
 
     def summary(epochs: int) -> dict:
         return {
             "config": as_dict(config), "stores": [str(Path(p).name) for p in stores], "best_epoch": best["epoch"],
             "epochs_run": epochs, "validation_nll": best["loss"], "validation_rmse_k": best["rmse"],
             "seconds": round(time.monotonic() - started, 1), "device": str(torch_device),
-            "slurm_job_id": os.environ.get("SLURM_JOB_ID", ""),
+            "slurm_job_id": os.environ.get("SLURM_JOB_ID", ""), "diverged_at_epoch": diverged_at,
         }
     for epoch in track(range(1, config.epochs + 1), description="training", log_every_s=float("inf")):
         model.train()
         train_set.epoch = epoch
-        total = 0.0
-        for batch in _batches(train_loader, torch_device):
-            mean, log_var = run_model(model, batch)
-            loss = training_loss(mean, log_var, batch["target"], _loss_weight(batch, config.few_days_weight))
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
-            optimizer.step()
-            scheduler.step()
-            total += float(loss.detach()) * batch["x"].shape[0]
-        val_nll, val_rmse = evaluate_loss(model, val_loader, torch_device, norm.target_std)
         epochs_run = epoch
+        total, divergence = _train_epoch(model, train_loader, optimizer, scheduler, torch_device, config)
+        if divergence is None:
+            val_nll, val_rmse = evaluate_loss(model, val_loader, torch_device, norm.target_std)
+            if not (math.isfinite(val_nll) and math.isfinite(val_rmse)):
+                divergence = f"a validation loss of {val_nll}"
+            elif reference_k > 0 and val_rmse > DIVERGED_RMSE_FACTOR * reference_k:
+                divergence = (f"a validation RMSE of {val_rmse:.3g} K, over {DIVERGED_RMSE_FACTOR:g} times the "
+                              f"{reference_k:.3g} K of {reference}")
+        if divergence is not None:
+            diverged_at = epoch
+            _stop_diverged(epoch, divergence, best["epoch"], config)
+            break
         improved = val_nll < best["loss"]
         if improved:
             # clone(): a detached view would share storage with the live weights the optimizer keeps changing
@@ -152,11 +181,53 @@ def train(stores: Sequence[str | Path], out: str | Path, *, config: TrainConfig 
         if stop_early(epoch, best["epoch"], config):
             log.info("early stopping: no improvement for %d epochs", config.patience)
             break
+    if best["rmse"] >= reference_k > 0:
+        log.warning("the best model (validation RMSE %.4f K) does no better than %s alone (%.4f K); train longer "
+                    "or on more data before using it", best["rmse"], reference, reference_k)
     model.load_state_dict(best["state"])
     seconds = time.monotonic() - started
     model_id = save_model(out, model, model_config, contract, summary(epochs_run))
     log.info("wrote %s (best epoch %d, validation RMSE %.4f K, %.0f s)", out, best["epoch"], best["rmse"], seconds)
     return TrainResult(Path(out), model_id, best["epoch"], epochs_run, best["rmse"], best["loss"], seconds)
+
+
+def _train_epoch(model, loader, optimizer, scheduler, device, config: TrainConfig) -> tuple[float, str | None]:
+    """One pass over the training tiles: (loss summed over tiles, None), or stopped at the first
+    non-finite loss, (so far, what was found): a step on it would turn every weight to NaN."""
+    total = 0.0
+    for batch in _batches(loader, device):
+        mean, log_var = run_model(model, batch)
+        loss = training_loss(mean, log_var, batch["target"], _loss_weight(batch, config.few_days_weight))
+        if not torch.isfinite(loss):
+            return total, f"a training loss of {float(loss)}"
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+        optimizer.step()
+        scheduler.step()
+        total += float(loss.detach()) * batch["x"].shape[0]
+    return total, None
+
+
+def _check_settings(config: TrainConfig, model_config: ModelConfig, workers: int) -> None:
+    """What the settings' own checks cannot see: the tile against the model's patch, and the workers."""
+    patch = max(model_config.patch_size[1:])
+    if config.tile_size < patch:
+        raise InputError(f"expected --tile-size of at least the model's patch ({patch} pixels), found "
+                         f"{config.tile_size}; a smaller tile is a single padded patch; pass 64 (the default) "
+                         f"or another multiple of {patch}")
+    if isinstance(workers, bool) or not isinstance(workers, int) or workers < 0:
+        raise InputError(f"expected --workers of 0 or more, found {workers!r}; pass 0 to load data in the main process")
+
+
+def _stop_diverged(epoch: int, found: str, best_epoch: int, config: TrainConfig) -> None:
+    """Training diverged: keep the best model of the epochs before (warn), or refuse when there is none."""
+    advice = f"lower --learning-rate (this run: {config.learning_rate:g}; the default is 1e-3)"
+    if best_epoch == 0:
+        raise ResultError(f"expected training to converge, found {found} in epoch {epoch}; no model was written; "
+                          f"{advice}")
+    log.warning("training diverged in epoch %d (%s); keeping the best model, from epoch %d; to train further, %s",
+                epoch, found, best_epoch, advice)
 
 
 def _loss_weight(batch: dict[str, torch.Tensor], few_days_weight: float) -> torch.Tensor:

@@ -126,7 +126,8 @@ def test_unreadable_or_truncated_netcdf(daily, dirs, tiny_model):
     good = write_netcdf(daily, src / "good.nc")
     truncated = src / "truncated.nc"
     truncated.write_bytes(good.read_bytes()[: good.stat().st_size // 2])
-    reconstruct_fails(tiny_model, truncated, out, [f"could not read {truncated} as NetCDF", "re-download"])
+    reconstruct_fails(tiny_model, truncated, out, [f"{truncated} is truncated: expected {good.stat().st_size} bytes",
+                                                   "re-download"])
 
 
 def test_corrupt_data_in_one_of_many_files_is_named(daily, dirs, tiny_model):

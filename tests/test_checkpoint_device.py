@@ -3,10 +3,11 @@ import logging
 import pytest
 import torch
 
-from sstfill.checkpoint import build_model, load_model, save_model
+from sstfill.checkpoint import (FORMAT_VERSION, build_model, default_model_path, load_model, save_model,
+                                weights_checksum)
 from sstfill.config import DataContract, ModelConfig
 from sstfill.device import resolve_device
-from sstfill.errors import CheckpointError, DeviceError
+from sstfill.errors import CheckpointError, DeviceError, OutputError
 
 
 def test_model_file_round_trip_is_weights_only(tmp_path):
@@ -35,6 +36,56 @@ def test_model_file_from_before_the_pixel_path_still_loads(tmp_path):
     loaded = load_model(path)
     assert loaded.config.pixel_channels == 0 and loaded.model.pixels is None
     assert not loaded.config.baseline_structure and loaded.model.structure is None
+
+
+def test_weights_checksum_depends_on_the_weights_alone(tmp_path):
+    config, contract = ModelConfig(embed_dim=16, hidden=16, depth=1), DataContract(tile_size=32)
+    path = tmp_path / "m.pt"
+    model_id = save_model(path, build_model(config, contract), config, contract, {})
+    payload = torch.load(path, weights_only=True)
+    assert payload["format_version"] == FORMAT_VERSION == 2
+    state = payload["state_dict"]
+    assert payload["weights_sha256"] == weights_checksum(dict(reversed(state.items())))
+    assert model_id.endswith(payload["weights_sha256"][:12])
+    name = next(iter(state))
+    assert weights_checksum({**state, name: state[name].double()}) != payload["weights_sha256"]  # dtype counts
+    assert weights_checksum({**state, name: state[name].reshape(-1, 1)}) != payload["weights_sha256"]  # shape counts
+
+
+def test_model_files_without_a_checksum(tmp_path):
+    config, contract = ModelConfig(embed_dim=16, hidden=16, depth=1), DataContract(tile_size=32)
+    path = tmp_path / "m.pt"
+    save_model(path, build_model(config, contract), config, contract, {})
+    payload = torch.load(path, weights_only=True)
+    del payload["weights_sha256"]
+    torch.save(payload, path)
+    with pytest.raises(CheckpointError, match="expected weights_sha256"):  # format 2 must carry it
+        load_model(path)
+    torch.save({**payload, "format_version": 1}, path)  # as sstfill wrote files before checksums
+    assert load_model(path).contract == contract
+
+
+def test_the_bundled_model_verifies_and_keeps_its_id():
+    payload = torch.load(default_model_path(), weights_only=True)
+    assert payload["format_version"] == 2 and payload["weights_sha256"] == weights_checksum(payload["state_dict"])
+    assert load_model().model_id == "sstfill-default-d56d1b8a0a91"
+
+
+@pytest.mark.parametrize("field, value", [("tile_size", 0), ("tile_size", 32.0), ("max_days", 28),
+                                          ("months_per_window", 0), ("target", "anomaly"), ("baseline_sigma_px", -1.0),
+                                          ("baseline_sigma_px", float("nan")), ("grid_spacing_deg", [0.25, 0.0]),
+                                          ("training_mode", None), ("units", "")])
+def test_data_contract_is_validated(field, value):
+    with pytest.raises(CheckpointError, match=field):
+        DataContract(**{field: value})
+
+
+def test_a_failed_model_write_leaves_nothing(tmp_path):
+    config, contract = ModelConfig(embed_dim=16, hidden=16, depth=1), DataContract(tile_size=32)
+    (tmp_path / "file").write_text("")
+    with pytest.raises(OutputError, match="check the free space"):
+        save_model(tmp_path / "file" / "m.pt", build_model(config, contract), config, contract, {})
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["file"]
 
 
 def test_bad_model_files(tmp_path):

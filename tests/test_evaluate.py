@@ -140,3 +140,29 @@ def test_grids_must_match(tmp_path):
     monthly(np.zeros((1, 3, 4)) + 280).to_netcdf(tmp_path / "b.nc")
     with pytest.raises(InputError, match="one grid"):
         evaluate(tmp_path / "a.nc", tmp_path / "b.nc")
+
+
+def test_a_recon_that_is_not_monthly_is_refused(tmp_path):
+    recon, truth, daily = write_case(tmp_path)
+    with pytest.raises(InputError, match="expected a monthly reconstruction.*59 time steps in 2 month.*sstfill reconstruct"):
+        evaluate(daily, truth)
+    days = xr.open_dataset(daily).isel(time=[30, 31])  # January 31 and February 1: one per month, a day apart
+    days.to_netcdf(tmp_path / "two_days.nc")
+    with pytest.raises(InputError, match="time steps 1 day\\(s\\) apart"):
+        evaluate(tmp_path / "two_days.nc", truth)
+
+
+def test_nothing_to_score_is_refused(tmp_path):
+    recon, truth, _ = write_case(tmp_path)
+    values = xr.open_dataset(truth)["sst"].values
+    monthly(values * np.nan).to_netcdf(tmp_path / "empty.nc")
+    with pytest.raises(InputError, match="expected valid SST in the reference .*empty.nc over 2021-01..2021-02, found none"):
+        evaluate(recon, tmp_path / "empty.nc", plot_dir=tmp_path / "plots")
+    assert not (tmp_path / "plots").exists(), "nothing drawn for a refused evaluation"
+    with pytest.raises(InputError, match="expected valid SST in the reconstruction"):
+        evaluate(tmp_path / "empty.nc", truth)
+    half = np.where(np.arange(8) < 4, values, np.nan)
+    monthly(half).to_netcdf(tmp_path / "west.nc")
+    monthly(np.where(np.arange(8) >= 4, values, np.nan)).to_netcdf(tmp_path / "east.nc")
+    with pytest.raises(InputError, match="found none in common"):
+        evaluate(tmp_path / "west.nc", tmp_path / "east.nc")

@@ -1,5 +1,8 @@
 """The input contract: what sstfill accepts, and the messages for what it does not."""
 
+import logging
+
+import netCDF4
 import numpy as np
 import pytest
 import xarray as xr
@@ -49,6 +52,47 @@ def test_var_override_and_missing_variable_message(tmp_path):
     assert open_daily(path, variable="temperature").variable == "temperature"
     with pytest.raises(InputError, match="expected a variable 'nope'"):
         open_daily(path, variable="nope")
+
+
+def test_two_sst_like_variables_are_refused_unless_one_is_named(tmp_path, caplog):
+    ds = cube(name="sst_night", standard_name="sea_surface_temperature")
+    ds["sst"] = (ds["sst_night"] + 5.0).assign_attrs(standard_name="sea_surface_temperature", units="kelvin")
+    path = write(ds, tmp_path / "a.nc")
+    with pytest.raises(InputError, match="found 2 that look like SST: 'sst_night' .*'sst' .*--var"):
+        open_daily(path)
+    with caplog.at_level(logging.INFO, logger="sstfill"):
+        assert open_daily(path, variable="sst").variable == "sst"
+    assert "SST of the input from variable 'sst'" in caplog.text
+    # a common SST name and another variable with an SST standard_name are two candidates too
+    ds = cube()
+    ds["sst"].attrs.pop("standard_name", None)
+    ds["analysed"] = ds["sst"].assign_attrs(standard_name="sea_surface_foundation_temperature")
+    with pytest.raises(InputError, match="'sst' \\(named sst\\), 'analysed' \\(standard_name"):
+        open_daily(write(ds, tmp_path / "b.nc"))
+
+
+def test_a_series_beside_the_map_is_not_a_candidate(tmp_path):
+    ds = cube()
+    ds["sst_mean"] = ds["sst"].mean(("lat", "lon")).assign_attrs(standard_name="sea_surface_temperature", units="K")
+    assert open_daily(write(ds, tmp_path / "a.nc")).variable == "sst"
+
+
+@pytest.mark.parametrize("lat, lon, message", [
+    (np.arange(100.0, 104.0), np.arange(6.0), "latitudes within -90..90"),
+    (np.arange(-95.0, -91.0), np.arange(6.0), "latitudes within -90..90"),
+    (np.arange(4.0), np.arange(0.0, 720.0, 120.0), "at most 360 degrees"),
+])
+def test_latitudes_past_a_pole_and_longitudes_past_a_turn_are_refused(tmp_path, lat, lon, message):
+    path = write(cube().assign_coords(lat=lat, lon=lon), tmp_path / "a.nc")
+    with pytest.raises(InputError, match=message):
+        open_daily(path)
+
+
+def test_grids_at_the_limits_are_accepted(tmp_path):
+    """Cell centres at the poles, and a global grid whose cells span exactly 360 degrees."""
+    ds = cube(ny=4, nx=6).assign_coords(lat=[-90.0, -30.0, 30.0, 90.0], lon=np.arange(-180.0, 180.0, 60.0))
+    daily = open_daily(write(ds, tmp_path / "a.nc"))
+    assert daily.lat[0] == -90.0 and daily.periodic_x
 
 
 @pytest.mark.parametrize("units", ["degC", "degree_C", "degrees_C", "deg C", "°C", "Celsius", "degree_Celsius",
@@ -176,12 +220,36 @@ def test_duplicate_days_and_mixed_grids_are_reported(tmp_path):
         open_daily(tmp_path)
 
 
-def test_truncated_file_is_an_input_error(tmp_path):
-    path = write(cube(), tmp_path / "a.nc")
+@pytest.mark.parametrize("data_model", ["NETCDF4", "NETCDF3_CLASSIC", "NETCDF3_64BIT_OFFSET", "NETCDF3_64BIT_DATA"])
+def test_truncated_file_is_an_input_error(tmp_path, data_model):
+    path = tmp_path / "a.nc"
+    cube().to_netcdf(path, format=data_model, engine="netcdf4",
+                     unlimited_dims=["time"] if data_model != "NETCDF4" else None)
     data = path.read_bytes()
-    path.write_bytes(data[: len(data) // 2])
-    with pytest.raises(InputError, match="could not read"):
-        open_daily(path)
+    for size in (len(data) - 1, len(data) // 2, 64):
+        path.write_bytes(data[:size])
+        with pytest.raises(InputError, match=f"is truncated: expected .*found {size}.*re-download"):
+            open_daily(path)
+
+
+def test_sizes_of_complete_classic_files(tmp_path):
+    """Every layout reads as complete: padded and unpadded records, odd-sized fixed variables, no records."""
+    from sstfill.io.truncated import check_not_truncated
+
+    for data_model in ("NETCDF3_CLASSIC", "NETCDF3_64BIT_OFFSET", "NETCDF3_64BIT_DATA"):
+        for records in (0, 3):
+            for names in (["a"], ["a", "b"]):
+                path = tmp_path / f"{data_model}_{records}_{len(names)}.nc"
+                with netCDF4.Dataset(path, "w", format=data_model) as nc:
+                    nc.createDimension("time", None)
+                    nc.createDimension("x", 3)
+                    nc.createVariable("odd", "i1", ("x",))[:] = 1
+                    for name in names:
+                        nc.createVariable(name, "i1", ("time", "x"))[:] = np.ones((records, 3))
+                check_not_truncated(path)
+                path.write_bytes(path.read_bytes()[:-4])
+                with pytest.raises(InputError, match="is truncated"):
+                    check_not_truncated(path)
 
 
 def test_missing_paths_and_empty_globs(tmp_path):

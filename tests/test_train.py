@@ -1,9 +1,13 @@
 import pytest
 import torch
+import xarray as xr
 
-from sstfill.config import TrainConfig
+from sstfill.config import ModelConfig, TrainConfig
 from sstfill.errors import InputError
-from sstfill.train import _loss_weight, stop_early
+from sstfill.io.store import STORE_VERSION, open_store
+from sstfill.train import _loss_weight, stop_early, train
+
+SMALL = ModelConfig(embed_dim=16, hidden=16, depth=1)
 
 
 def test_early_stopping_waits_for_the_second_half_of_the_schedule():
@@ -27,3 +31,74 @@ def test_pixels_seen_on_fewer_than_5_days_weigh_more_in_the_loss():
     assert weight[0, 1, 0].tolist() == [1.0, 1.0, 1.0, 0.0]
     with pytest.raises(InputError, match="positive few_days_weight"):
         TrainConfig(few_days_weight=0.0)
+
+
+@pytest.mark.parametrize("settings", [
+    {"epochs": 0}, {"batch_size": 0}, {"samples_per_epoch": -4}, {"patience": 0}, {"tile_size": 0},
+    {"months_per_window": 0}, {"seed": -1}, {"learning_rate": 0.0}, {"learning_rate": float("nan")},
+    {"validation_fraction": 0.0}, {"validation_fraction": 1.0}, {"weight_decay": -1e-4},
+    {"few_days_weight": float("inf")}, {"epochs": 2.5}, {"target_form": "anomaly"},
+])
+def test_training_settings_out_of_range_are_refused(settings):
+    with pytest.raises(InputError, match="expected"):
+        TrainConfig(**settings)
+
+
+@pytest.mark.parametrize("settings", [
+    {"embed_dim": 30}, {"embed_dim": 0}, {"embed_dim": 24, "num_heads": 16}, {"num_heads": 0}, {"depth": 0},
+    {"hidden": 0}, {"overlap": -1}, {"pixel_channels": -1}, {"dropout": 1.0}, {"patch_size": (1, 4)},
+    {"patch_size": (1, 0, 4)}, {"baseline_structure": "yes"},
+])
+def test_model_settings_the_model_cannot_use_are_refused(settings):
+    with pytest.raises(InputError, match="expected"):
+        ModelConfig(**settings)
+
+
+def test_the_refusal_names_the_command_line_option():
+    with pytest.raises(InputError, match=r"expected --epochs of 1 or more, found 0"):
+        TrainConfig(epochs=0)
+    with pytest.raises(InputError, match=r"--embed-dim .* found 30; pass e.g. 32"):
+        ModelConfig(embed_dim=30)
+
+
+@pytest.fixture(scope="module")
+def store(small_region, tmp_path_factory):
+    from sstfill.prepare import prepare
+
+    daily, truth = small_region
+    return prepare([daily], [truth], tmp_path_factory.mktemp("store") / "store.nc")
+
+
+def test_a_schedule_of_ten_steps_trains(store, tmp_path):
+    # OneCycleLR divides by zero when a tenth of the steps is exactly one.
+    config = TrainConfig(epochs=10, samples_per_epoch=4, batch_size=4, tile_size=32)
+    result = train([store], tmp_path / "m.pt", config=config, model_config=SMALL, device="cpu")
+    assert result.epochs_run >= 1 and result.path.is_file()
+
+
+def test_a_tile_smaller_than_the_patch_or_negative_workers_are_refused_before_anything_is_written(store, tmp_path):
+    with pytest.raises(InputError, match="--tile-size of at least the model's patch"):
+        train([store], tmp_path / "m.pt", config=TrainConfig(tile_size=3), model_config=SMALL, device="cpu")
+    with pytest.raises(InputError, match="--workers of 0 or more"):
+        train([store], tmp_path / "m.pt", model_config=SMALL, device="cpu", workers=-1)
+    assert list(tmp_path.iterdir()) == []
+
+
+def store_copy(store, path, edit):
+    with xr.open_dataset(store, mask_and_scale=False) as ds:
+        copy = ds.load()
+    edit(copy)
+    copy.to_netcdf(path)
+    return path
+
+
+def test_a_store_of_a_newer_version_or_without_statistics_is_refused(store, tmp_path):
+    newer = store_copy(store, tmp_path / "newer.nc", lambda ds: ds.attrs.update(sstfill_store_version=STORE_VERSION + 1))
+    with pytest.raises(InputError, match="upgrade sstfill"):
+        open_store(newer)
+    no_std = store_copy(store, tmp_path / "no_std.nc", lambda ds: ds.attrs.pop("target_std"))
+    with pytest.raises(InputError, match="normalisation statistics target_mean.*re-run 'sstfill prepare'"):
+        open_store(no_std)
+    month_13 = store_copy(store, tmp_path / "month_13.nc", lambda ds: ds["month_of_year"].values.fill(13))
+    with pytest.raises(InputError, match="calendar months outside 1..12"):
+        open_store(month_13)

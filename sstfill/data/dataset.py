@@ -163,6 +163,6 @@ class TileDataset(torch.utils.data.Dataset):
         out = {}
         for name, value in inputs.items():
             if axes and value.ndim >= 2 and name not in ("padded_days_mask",):
-                value = np.flip(value, axis=axes)
+                value = np.flip(value, axis=axes).copy()  # torch refuses negative strides, which a flip leaves
             out[name] = torch.from_numpy(np.ascontiguousarray(value))
         return out

@@ -94,3 +94,8 @@ def resolve_land(daily: DailyInput, land_mask: str | Path | None = None) -> tupl
         log.info("%d pixels never observed; %d of them on land in the bundled coastline, the rest filled as ocean",
                  int(empty.sum()), int(land.sum()))
     return land, "never-observed pixels that the bundled coastline calls land"
+
+
+def land_file(land_mask: str | Path | None) -> str | Path | None:
+    """The land-mask file the user named, if any (not the bundled coastline)."""
+    return None if land_mask is None or str(land_mask) == COASTLINE else land_mask

@@ -16,13 +16,15 @@ An accepted input looks like this (CDL sketch; names may differ as described bel
             sst:_FillValue = ... ;                            // gaps: fill value or NaN
         byte quality_level(time, lat, lon) ;                  // optional, GHRSST 0..5
 
-The SST variable is found by CF standard_name, then by common names (sst, analysed_sst,
-sea_surface_temperature, tos, ...); ``variable=`` overrides. Values come back in kelvin,
+The SST variable is the one data variable with an SST standard_name or a common SST name
+(sst, analysed_sst, sea_surface_temperature, tos, ...); two such are refused, and
+``variable=`` (--var) names one. Values come back in kelvin,
 whatever way the units spell kelvin or Celsius (K, degC, degree_C, degrees Celsius, ...);
 values outside -5..45 degC are missing (``sstfill.io.validate``).
 The time dimension may have another name (ERA5's ``valid_time``), or be a scalar time
 coordinate of a one-day file. Longitudes that jump by 360 degrees once (160..180 then
--180..-160) are unwrapped to a monotonic axis (160..200). The data are read one day per
+-180..-160) are unwrapped to a monotonic axis (160..200). Latitudes lie within -90..90 and
+the longitudes' cells span at most one turn (360 degrees). The data are read one day per
 dask chunk, so nothing is loaded until a month is needed.
 
 Which files were named, and opening each, is ``sstfill.io.files``; whether the input
@@ -123,25 +125,50 @@ class DailyInput:
         return self._validity
 
 
-def find_sst_variable(ds: xr.Dataset, variable: str | None = None, *, where: str = "input") -> str:
+def find_sst_variable(ds: xr.Dataset, variable: str | None = None, *, where: str = "input",
+                      option: str | None = "--var") -> str:
+    """The SST variable: ``variable`` when given, else the one data variable that looks like SST.
+    ``option`` is the command-line option that names it, for messages (None: there is none).
+
+    A variable looks like SST when its standard_name is an SST one (SST_STANDARD_NAMES) or its
+    name is a common SST name (SST_COMMON_NAMES); maps (2-D or more) are preferred over series.
+    Two or more such variables (sst and sst_night, say) are refused: picking one by file order
+    or by name could silently give the wrong field, so the user names it.
+    """
     if variable is not None:
         if variable not in ds.data_vars:
             raise InputError(
                 f"expected a variable {variable!r} in {where}, found {sorted(map(str, ds.data_vars))}; "
-                "pass one of those to --var"
+                f"pass one of those to {option or '--var'}"
             )
         return variable
-    for standard_name in SST_STANDARD_NAMES:
-        for name, var in ds.data_vars.items():
-            if var.attrs.get("standard_name") == standard_name:
-                return str(name)
-    for name in SST_COMMON_NAMES:
-        if name in ds.data_vars:
-            return name
-    raise InputError(
-        f"expected an SST variable (standard_name sea_surface_temperature or a name like sst, analysed_sst, tos) "
-        f"in {where}, found {sorted(map(str, ds.data_vars)) or 'no data variables'}; name it with --var"
-    )
+    candidates = [str(name) for name, var in ds.data_vars.items()
+                  if var.attrs.get("standard_name") in SST_STANDARD_NAMES or name in SST_COMMON_NAMES]
+    maps = [name for name in candidates if ds[name].ndim >= 2]
+    candidates = maps or candidates
+    if len(candidates) > 1:
+        described = ", ".join(f"{name!r} ({_sst_evidence(ds[name], name)})" for name in candidates)
+        advice = (f"name the one to use with {option} (e.g. {option} {candidates[0]})" if option else
+                  f"keep only the SST variable in the file (e.g. ncks -v {candidates[0]})")
+        raise InputError(f"expected one SST variable in {where}, found {len(candidates)} that look like SST: "
+                         f"{described}; {advice}")
+    if not candidates:
+        advice = f"name it with {option}" if option else "rename it sst (e.g. ncrename -v NAME,sst)"
+        raise InputError(
+            f"expected an SST variable (standard_name sea_surface_temperature or a name like sst, analysed_sst, tos) "
+            f"in {where}, found {sorted(map(str, ds.data_vars)) or 'no data variables'}; {advice}"
+        )
+    return candidates[0]
+
+
+def _standard_name_text(var: xr.DataArray) -> str:
+    standard_name = var.attrs.get("standard_name")
+    return f" (standard_name {standard_name})" if standard_name else ""
+
+
+def _sst_evidence(var: xr.DataArray, name: str) -> str:
+    standard_name = var.attrs.get("standard_name")
+    return f"standard_name {standard_name}" if standard_name in SST_STANDARD_NAMES else f"named {name}"
 
 
 def find_coord(ds: xr.Dataset, names: Sequence[str], standard_name: str) -> str | None:
@@ -218,7 +245,30 @@ def map_axes(ds: xr.Dataset, *, where: str) -> tuple[Hashable, np.ndarray, Hasha
     if repeats_first_meridian(lon):
         log.debug("longitude %g in %s repeats longitude %g: that column is read once", lon[-1], where, lon[0])
         lon = lon[:-1]
+    check_on_the_sphere(lat, lon, where=where)
     return lat_dim, lat, lon_dim, lon
+
+
+def check_on_the_sphere(lat: np.ndarray, lon: np.ndarray, *, where: str) -> None:
+    """Latitudes within -90..90, and longitudes whose cells cover at most 360 degrees: past a
+    turn, one meridian would get two columns (two values for the same place). Longitudes out
+    of order are left to the monotonic check of the data (a land-mask file may be in any order)."""
+    if lat.size and not np.all(np.abs(lat) <= 90.0 + 1e-6):
+        raise InputError(
+            f"expected latitudes within -90..90 in {where}, found {np.nanmin(lat):g}..{np.nanmax(lat):g}; "
+            "fix the latitude coordinate (are latitude and longitude swapped, or the values offset?)"
+        )
+    steps = np.diff(lon)
+    if lon.size < 2 or not (np.all(steps > 0) or np.all(steps < 0)):
+        return
+    step = float(np.median(np.abs(steps)))
+    covered = float(np.nanmax(lon) - np.nanmin(lon)) + step
+    if covered > 360.0 + 0.5 * step:  # the tolerance of is_global_longitude
+        raise InputError(
+            f"expected longitudes covering at most 360 degrees in {where}, found {lon.size} columns of {step:g} degrees "
+            f"from {lon[0]:g} to {lon[-1]:g} ({covered:g} degrees), so some meridians appear twice; "
+            "fix the longitude coordinate or cut the grid to one turn (e.g. cdo sellonlatbox,-180,180,-90,90)"
+        )
 
 
 def repeats_first_meridian(lon: np.ndarray) -> bool:
@@ -328,12 +378,15 @@ def temperature_scale(units: str) -> str | None:
     return None
 
 
-def open_monthly(path: str | os.PathLike, variable: str | None = None, *, what: str) -> tuple[xr.Dataset, xr.DataArray]:
+def open_monthly(path: str | os.PathLike, variable: str | None = None, *, what: str,
+                 option: str | None = "--var") -> tuple[xr.Dataset, xr.DataArray]:
     """A monthly SST file (target, reference, reconstruction): the dataset and its SST as
-    (time, lat, lon) in kelvin, lazily. `what` names the file's role in messages."""
+    (time, lat, lon) in kelvin, lazily. `what` names the file's role in messages, `option`
+    the command-line option that names its variable (find_sst_variable)."""
     ds = open_dataset(Path(path))
     where = f"{what} {path}"
-    name = find_sst_variable(ds, variable, where=where)
+    name = find_sst_variable(ds, variable, where=where, option=option)
+    log.info("SST of the %s from variable %r%s", where, name, _standard_name_text(ds[name]))
     sst = to_kelvin(standardise(ds, name, where=where), where=where)
     return ds, check_plausible_values(sst, where)
 
@@ -459,6 +512,9 @@ def open_daily(inputs: Sequence[str | os.PathLike] | str | os.PathLike, *, varia
         names.append(name)
         pieces.append((str(path), da))
     assert first is not None
+    used = ", ".join(f"{name!r} ({names.count(name)} file(s))" for name in dict.fromkeys(names))
+    log.info("SST of the input from variable %s%s", used if len(set(names)) > 1 else repr(names[0]),
+             _standard_name_text(first))
     arrays = [da for _, da in pieces]
     sst = arrays[0] if len(arrays) == 1 else xr.concat(arrays, dim="time", coords="minimal", compat="override",
                                                         join="override", combine_attrs="override")

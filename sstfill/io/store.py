@@ -101,23 +101,89 @@ class Store:
         return self.daily.shape[0]
 
 
+# What training reads, with the dimensions StoreWriter gives each variable.
+STORE_VARIABLES = {
+    "daily": ("month", "day", "lat", "lon"),
+    "baseline": ("month", "lat", "lon"),
+    "target": ("month", "lat", "lon"),
+    "padded_day": ("month", "day"),
+    "month_of_year": ("month",),
+    "year": ("month",),
+    "land_mask": ("lat", "lon"),
+}
+# Normalisation statistics that training pools across stores (data.dataset.pooled_normalisation).
+STORE_STATISTICS = ("input", "target")
+
+
 def open_store(path: str | Path) -> Store:
+    """Read a store into memory, refusing any file that is not a whole store of this version."""
     path = Path(path)
+    if not path.is_file():
+        raise InputError(f"expected a training store at {path}, found nothing; make it with 'sstfill prepare'")
     try:
         ds = xr.open_dataset(path, mask_and_scale=False)
-    except Exception as exc:
-        raise InputError(f"could not read training store {path} ({type(exc).__name__}: {exc}); make it with 'sstfill prepare'") from exc
+    except PermissionError as exc:
+        raise InputError(f"expected a readable training store at {path}, found no permission to read it; "
+                         "check the file's permissions") from exc
+    except Exception as exc:  # the backends raise anything from OSError to ValueError on a damaged file
+        raise _damaged(path, "a file that is not readable NetCDF (truncated, corrupt or of another format)") from exc
     with ds:
-        if "sstfill_store_version" not in ds.attrs:
-            raise InputError(f"expected a store written by 'sstfill prepare' at {path}, found another NetCDF file; run sstfill prepare first")
-        return Store(
-            path=path,
-            daily=ds["daily"].values.astype(np.float32),
-            baseline=ds["baseline"].values.astype(np.float32),
-            target=ds["target"].values.astype(np.float32),
-            padded=ds["padded_day"].values.astype(bool),
-            month_of_year=ds["month_of_year"].values.astype(np.int64) - 1,
-            year=ds["year"].values.astype(np.int64),
-            land=ds["land_mask"].values.astype(bool),
-            attrs=dict(ds.attrs),
-        )
+        _check_structure(path, ds)
+        try:
+            store = Store(
+                path=path,
+                daily=ds["daily"].values.astype(np.float32),
+                baseline=ds["baseline"].values.astype(np.float32),
+                target=ds["target"].values.astype(np.float32),
+                padded=ds["padded_day"].values.astype(bool),
+                month_of_year=ds["month_of_year"].values.astype(np.int64) - 1,
+                year=ds["year"].values.astype(np.int64),
+                land=ds["land_mask"].values.astype(bool),
+                attrs=dict(ds.attrs),
+            )
+        except (OSError, RuntimeError, ValueError) as exc:  # netCDF4 raises RuntimeError on a corrupt chunk
+            raise _damaged(path, f"data that cannot be read ({_first_line(exc)})") from exc
+    if not np.all((store.month_of_year >= 0) & (store.month_of_year < 12)):
+        raise _damaged(path, "calendar months outside 1..12")
+    return store
+
+
+def _check_structure(path: Path, ds: xr.Dataset) -> None:
+    """The version, variables and statistics training needs, before any data is read."""
+    version = ds.attrs.get("sstfill_store_version")
+    if version is None:
+        raise InputError(f"expected a store written by 'sstfill prepare' at {path}, found another NetCDF file; "
+                         "run sstfill prepare first")
+    if not isinstance(version, (int, np.integer)) or version < 1:
+        raise _damaged(path, f"store version {version!r}")
+    if version > STORE_VERSION:
+        raise InputError(f"expected a training store of version {STORE_VERSION} or older at {path}, found version "
+                         f"{version}; upgrade sstfill or re-run 'sstfill prepare' with this one")
+    for name, dims in STORE_VARIABLES.items():
+        if name not in ds.variables:
+            raise _damaged(path, f"no variable {name!r}")
+        if ds[name].dims != dims:
+            raise _damaged(path, f"variable {name!r} on dimensions {ds[name].dims}, not {dims}")
+    if ds.sizes["month"] < 1 or ds.sizes["lat"] < 1 or ds.sizes["lon"] < 1:
+        raise _damaged(path, f"an empty store ({dict(ds.sizes)})")
+    for prefix in STORE_STATISTICS:
+        mean, std, count = (ds.attrs.get(f"{prefix}_{stat}") for stat in ("mean", "std", "count"))
+        if not all(_is_number(v) and np.isfinite(v) for v in (mean, std, count)) or std <= 0 or count <= 0:
+            raise _damaged(path, f"normalisation statistics {prefix}_mean, _std, _count = {mean}, {std}, {count}")
+    if ds.attrs.get("baseline_fill") != FILL_BY_SPACING and not _is_number(ds.attrs.get("baseline_sigma_px")):
+        raise _damaged(path, f"attribute baseline_sigma_px = {ds.attrs.get('baseline_sigma_px')!r}")
+
+
+def _is_number(value: object) -> bool:
+    return isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, bool)
+
+
+def _first_line(exc: Exception) -> str:
+    """An exception's text fit for a one-line message (xarray's run over several lines)."""
+    text = str(exc).strip().splitlines()
+    return f"{type(exc).__name__}: {text[0][:160]}" if text else type(exc).__name__
+
+
+def _damaged(path: Path, found: str) -> InputError:
+    return InputError(f"expected a whole training store at {path}, found {found}: it is damaged or incomplete; "
+                      "re-run 'sstfill prepare' to write it again")

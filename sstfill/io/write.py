@@ -28,12 +28,14 @@ import netCDF4
 import numpy as np
 
 from sstfill import __version__
+from sstfill.errors import ResultError
 
 FLOAT_FILL = np.float32(netCDF4.default_fillvals["f4"])
 SHORT_FILL = np.int16(-32768)
 PACK_SCALE, PACK_OFFSET = 0.001, 298.15  # as GHRSST L4 analysed_sst: 265.4 K .. 330.9 K in 1 mK steps
 PACK_RANGE = (-32767, 32767)
 SST_VALID_RANGE = (260.0, 320.0)  # K; the float output's valid_min/valid_max
+UNCERTAINTY_MAX = 50.0  # K; sst_uncertainty's valid_max
 TIME_UNITS = "days since 1970-01-01 00:00:00"
 STANDARD_NAME_VOCABULARY = "CF Standard Name Table v93"
 SELF_SUPERVISED_UNCERTAINTY = ("the model was trained self-supervised, against the mean of well-observed days rather "
@@ -116,7 +118,7 @@ class MonthlyWriter:
         unc.setncatts({"standard_name": f"{info.standard_name} standard_error",
                        "long_name": "one-sigma uncertainty of the monthly mean sea surface temperature",
                        "units": "K", "cell_methods": "time: mean", "coverage_content_type": "qualityInformation",
-                       "valid_min": np.float32(0.0), "valid_max": np.float32(50.0)})
+                       "valid_min": np.float32(0.0), "valid_max": np.float32(UNCERTAINTY_MAX)})
         unc.calibration = info.calibration
         if info.training_mode == "self-supervised":
             unc.comment = SELF_SUPERVISED_UNCERTAINTY
@@ -163,6 +165,26 @@ class MonthlyWriter:
     def close(self) -> None:
         if self.nc.isopen():
             self.nc.close()
+
+
+def check_result(sst: np.ndarray, uncertainty: np.ndarray, ocean: np.ndarray, *, pack: bool, where: str) -> None:
+    """Refuse a month whose SST or sigma is missing, non-finite or outside the range the file declares, on any
+    ocean pixel: such a map is a damaged or unsuited model's, never data (inputs outside that range are dropped)."""
+    low, high = SST_VALID_RANGE
+    if pack:
+        low, high = max(low, PACK_OFFSET + PACK_RANGE[0] * PACK_SCALE), min(high, PACK_OFFSET + PACK_RANGE[1] * PACK_SCALE)
+    with np.errstate(invalid="ignore"):
+        bad_sst = ocean & ~((sst >= low) & (sst <= high))
+        bad_sigma = ocean & ~((uncertainty >= 0) & (uncertainty <= UNCERTAINTY_MAX))
+    for bad, name, values, (lo, hi) in ((bad_sst, "SST", sst, (low, high)),
+                                        (bad_sigma, "uncertainty", uncertainty, (0.0, UNCERTAINTY_MAX))):
+        if bad.any():
+            y, x = np.argwhere(bad)[0]
+            raise ResultError(
+                f"expected {name} within {lo:g}..{hi:g} K on every ocean pixel of {where}, found {int(bad.sum())} "
+                f"pixel(s) that are not (the first at row {y}, column {x}: {values[y, x]:g}); nothing was written; "
+                "the model file may be damaged or unsuited to this input: retry with the bundled model (omit --model)"
+            )
 
 
 def _pack(sst: np.ndarray) -> np.ndarray:
