@@ -160,8 +160,7 @@ class TrainConfig:
         _require(_is_int(self.tile_size) and self.tile_size >= 1, "a positive --tile-size", self.tile_size,
                  "pass 64 (the default)")  # train() also checks it against the model's patch
         _require_count("--months-per-window", self.months_per_window, 1)
-        _require(_is_int(self.seed) and 0 <= self.seed < 2**32, "a --seed from 0 to 2**32 - 1", self.seed,
-                 "pass e.g. 0")
+        check_seed(self.seed)
         _require(_is_real(self.learning_rate) and self.learning_rate > 0, "a positive --learning-rate",
                  self.learning_rate, "pass e.g. 1e-3 (the default)")
         _require(_is_real(self.validation_fraction) and 0 < self.validation_fraction < 1,
@@ -173,6 +172,11 @@ class TrainConfig:
         if self.target_form not in TARGET_FORMS:
             raise InputError(f"expected a target form among {TARGET_FORMS}, found {self.target_form!r}; "
                              "use residual (recommended) or absolute")
+
+
+def check_seed(seed: Any) -> None:
+    """Seeds seed numpy's generators, which take 0 to 2**32 - 1."""
+    _require(_is_int(seed) and 0 <= seed < 2**32, "a --seed from 0 to 2**32 - 1", seed, "pass e.g. 0")
 
 
 def as_dict(obj: Any) -> dict[str, Any]:

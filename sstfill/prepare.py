@@ -16,6 +16,7 @@ from sstfill.data.baseline import fill_sigma_px, monthly_baseline
 from sstfill.data.months import (MAX_DAYS, MonthFields, group_months, load_month, month_labels, monthly_means,
                                  padded_days_mask)
 from sstfill.data.withhold import hide_days
+from sstfill.config import check_seed
 from sstfill.errors import InputError
 from sstfill.io.files import expand_paths
 from sstfill.io.land import land_file, resolve_land
@@ -93,6 +94,10 @@ def prepare(daily_inputs: Sequence[str | os.PathLike], target_inputs: Sequence[s
     well-observed monthly mean from a sparser month. `seed` draws the thinning; preparing the
     same data with several seeds gives more training variety.
     """
+    check_seed(seed)
+    if not (target_inputs is not None or 1 <= min_target_days <= MAX_DAYS):
+        raise InputError(f"expected --min-target-days from 1 to {MAX_DAYS}, found {min_target_days}; pass e.g. 10 "
+                         "(the default): the target is the mean of the days a pixel was seen")
     daily = open_daily(daily_inputs, variable=variable, min_quality=min_quality)
     targets = expand_paths(target_inputs) if target_inputs is not None else []
     out = check_output_path(out, [*daily.sources, *targets, land_file(land_mask)], overwrite=overwrite)

@@ -19,6 +19,7 @@ from sstfill.data.months import MonthFields, centred_windows, group_months, inco
 from sstfill.data.predict import predict_window, read_month
 from sstfill.data.tiling import ocean_tiles, tile_mask
 from sstfill.device import resolve_device
+from sstfill.config import check_seed
 from sstfill.errors import InputError
 from sstfill.io.land import land_file, resolve_land
 from sstfill.io.output import atomic_output, check_output_path
@@ -42,15 +43,13 @@ def warn_if_unseen_spacing(loaded: LoadedModel, spacing_deg: float) -> None:
                     "train a model on data at this spacing", spacing_deg, min(seen), max(seen), loaded.model_id)
 
 
-def check_options(*, batch_size: int, adapt_seconds: float, min_quality: int | None) -> None:
+def check_options(*, batch_size: int, adapt_seconds: float, seed: int) -> None:
     """Refuse numbers that cannot be meant, before any work."""
     if batch_size < 1:
         raise InputError(f"expected --batch-size of 1 or more, found {batch_size}; pass a positive number of tiles")
     if not adapt_seconds >= 0:
         raise InputError(f"expected --adapt-seconds of 0 or more, found {adapt_seconds}; pass a time budget in seconds")
-    if min_quality is not None and not 0 <= min_quality <= 5:
-        raise InputError(f"expected --min-quality between 0 and 5 (GHRSST quality levels), found {min_quality}; "
-                         "pass 4 or 5 for the best observations")
+    check_seed(seed)
 
 
 def reconstruct(inputs: Sequence[str | os.PathLike] | str | os.PathLike, out: str | Path, *,
@@ -70,7 +69,7 @@ def reconstruct(inputs: Sequence[str | os.PathLike] | str | os.PathLike, out: st
     Every check that can fail (inputs, output path, model, valid data, land) runs before
     the output is created; the output is written beside `out` and renamed when complete.
     """
-    check_options(batch_size=batch_size, adapt_seconds=adapt_seconds, min_quality=min_quality)
+    check_options(batch_size=batch_size, adapt_seconds=adapt_seconds, seed=seed)
     daily = open_daily(inputs, variable=variable, min_quality=min_quality)
     out = check_output_path(out, [*daily.sources, model, land_file(land_mask)], overwrite=overwrite)
     torch_device = resolve_device(device)

@@ -37,16 +37,18 @@ def read_land_mask(path: str | Path, lat: np.ndarray, lon: np.ndarray) -> np.nda
     input's points are picked out. A file without coordinates must have the input's shape.
     """
     ds = open_dataset(Path(path))
+    axes = map_axes(ds, where=f"land-mask file {path}")
     land = land_from_mask_variable(ds)
     if land is None:
-        two_d = [str(n) for n, v in ds.data_vars.items() if v.squeeze().ndim == 2]
+        # a map: two dimensions, and those of latitude and longitude where the file has such axes (not time_bnds)
+        two_d = [str(n) for n, v in ds.data_vars.items() if v.squeeze().ndim == 2
+                 and (axes is None or {axes[0], axes[2]} <= set(v.dims))]
         if len(two_d) != 1:
             raise InputError(
                 f"expected one 2-D land-mask variable (land_mask, lsm or landmask) in {path}, found "
                 f"{sorted(map(str, ds.data_vars))}; name the mask variable land_mask"
             )
         land = np.nan_to_num(first_map(ds, ds[two_d[0]]), nan=1.0) > 0.5
-    axes = map_axes(ds, where=f"land-mask file {path}")
     if axes is None:
         if land.shape != (lat.size, lon.size):
             raise InputError(f"expected the land mask in {path} on the input grid ({lat.size} x {lon.size}), "

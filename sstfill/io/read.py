@@ -485,6 +485,9 @@ def open_daily(inputs: Sequence[str | os.PathLike] | str | os.PathLike, *, varia
 
     Raises InputError naming what was expected, what was found and what to do.
     """
+    if min_quality is not None and not 0 <= min_quality <= 5:
+        raise InputError(f"expected --min-quality between 0 and 5 (GHRSST quality levels), found {min_quality}; "
+                         "pass 4 (the default) or 5 for the best observations only")
     if isinstance(inputs, (str, os.PathLike)):
         inputs = [inputs]
     paths = expand_paths(inputs)

@@ -158,3 +158,10 @@ def test_a_target_month_without_values_is_left_out_with_a_warning(small_region, 
     assert_refused(sstfill("prepare", daily, "--target", empty, "--out", out_dir / "other.nc"),
                    ["expected valid SST in the target", "found none in any month", "--target-var"], out_dir,
                    before=["store.nc"])
+
+
+def test_a_monthly_sst_file_given_as_land_mask_is_refused(tiny_model, small_region, out_dir):
+    """Its only 2-D variable is time_bnds, which is no map: refused, not indexed as one."""
+    daily, truth = small_region
+    run = reconstruct(tiny_model, daily, out_dir, "--land-mask", truth)
+    assert_refused(run, ["expected one 2-D land-mask variable", str(truth)], out_dir)

@@ -72,10 +72,20 @@ def test_longest_output_name_is_written(one_month, tiny_model, out_dir):
                    before=[name])
 
 
-def test_bad_batch_size_is_refused(one_month, tiny_model, out_dir):
-    for value in ("-1", "0"):
-        assert_refused(reconstruct(one_month, out_dir / "m.nc", tiny_model, "--batch-size", value),
-                       ["--batch-size", f"found {value}"], out_dir)
+@pytest.mark.parametrize("stage, options, fragments", [
+    ("reconstruct", ["--batch-size", "-1"], ["--batch-size", "found -1"]),
+    ("reconstruct", ["--batch-size", "0"], ["--batch-size", "found 0"]),
+    ("reconstruct", ["--seed", "-5"], ["--seed", "found -5"]),
+    ("reconstruct", ["--min-quality", "7"], ["--min-quality", "found 7"]),
+    ("prepare", ["--min-target-days", "0"], ["--min-target-days", "found 0"]),
+    ("prepare", ["--seed", "-1"], ["--seed", "found -1"]),
+])
+def test_numbers_that_cannot_be_meant_are_refused(stage, options, fragments, one_month, tiny_model, out_dir):
+    if stage == "reconstruct":
+        run = reconstruct(one_month, out_dir / "m.nc", tiny_model, *options)
+    else:
+        run = sstfill("prepare", one_month, "--out", out_dir / "store.nc", *options)
+    assert_refused(run, fragments, out_dir)
 
 
 def _limited_file_size(limit_bytes: int):
