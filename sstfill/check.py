@@ -9,7 +9,7 @@ withheld observations".
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import numpy as np
 import torch
@@ -23,7 +23,6 @@ from sstfill.data.predict import predict_window, read_month
 from sstfill.data.tiling import Tile, tile_mask
 from sstfill.data.withhold import Withheld, withhold
 from sstfill.io.read import DailyInput
-from sstfill.progress import progress
 
 log = logging.getLogger(__name__)
 
@@ -40,47 +39,42 @@ LOW_RANK_MAX_ENTRIES = 4_000_000
 """The low-rank (DINEOF) candidate runs on months of up to this many ocean pixels x days."""
 
 
-def check_tiles(tiles: list[Tile], windows: int, seed: int, *, same: bool) -> list[list[Tile]]:
-    """For each window, the CHECK_TILE_SHARE of the tiles (at least one) that the check runs the
-    model on, drawn by seed: a new draw each window, so that a long input is checked all over,
-    or the `same` tiles in every window (what an adapted model must not have trained on)."""
-    rng = np.random.default_rng([seed, 0])
+def check_tiles(tiles: list[Tile], entropy: Sequence[int]) -> list[Tile]:
+    """The CHECK_TILE_SHARE of the tiles (at least one) that the check runs the model on, drawn from
+    `entropy`: reconstruct draws anew for each month (from the seed and the month), so that a long
+    input is checked all over and a month's draw does not depend on the other months of the run."""
+    rng = np.random.default_rng([*entropy, 0])
     count = max(1, round(CHECK_TILE_SHARE * len(tiles)))
-    draws = [[tiles[i] for i in np.sort(rng.choice(len(tiles), size=count, replace=False))]
-             for _ in range(1 if same else windows)]
-    return draws * windows if same else draws
+    return [tiles[i] for i in np.sort(rng.choice(len(tiles), size=count, replace=False))]
 
 
-def check_on_withheld(daily: DailyInput, months: list[Month], loaded: LoadedModel, land: np.ndarray, windows,
-                      tiles: list[list[Tile]], *, device: torch.device, batch_size: int,
-                      seed: int) -> ChoiceRule | None:
-    """The rule fitted on observations withheld from the input (sstfill.data.calibration), or
-    None when too few could be withheld; the model runs on each window's `tiles` (check_tiles)."""
+def check_on_withheld(daily: DailyInput, months: list[Month], loaded: LoadedModel, land: np.ndarray,
+                      window: tuple[range, int], tiles: list[Tile], *, device: torch.device, batch_size: int,
+                      entropy: Sequence[int], advance: Callable[[int], None] = lambda n: None) -> ChoiceRule | None:
+    """The rule for one month, fitted on observations withheld from it (sstfill.data.calibration),
+    or None when too few could be withheld. The month is months[window[0][window[1]]]; the model
+    runs on its window, thinned with draws from `entropy`, on `tiles` (check_tiles)."""
     ocean = ~land
-    rng = np.random.default_rng([seed, 1])
+    months_in, place = window
+    label = months[months_in[place]].label
+    rng = np.random.default_rng([*entropy, 1])
     sigma_px = loaded.contract.fill_sigma_px(daily.grid_steps_deg)
     errors = WithheldErrors(("model", "low_rank", "composite", "wide_fill") if _low_rank_affordable(ocean, loaded)
                             else ("model", "composite", "wide_fill"))
-    thinned: dict[int, tuple] = {}
-    with progress(sum(map(len, tiles)), "checking on withheld observations (tiles)") as advance:
-        for (window, place), window_tiles in zip(windows, tiles):
-            checked = tile_mask(land.shape, window_tiles, periodic_x=daily.periodic_x)
-            thinned = {i: thinned[i] if i in thinned else _thinned_month(daily, months[i], ocean, loaded, rng, sigma_px,
-                                                                         checked)
-                       for i in window}
-            fields = [thinned[i][0] for i in window]
-            sst, sigma = predict_window(loaded, fields, land, [months[i] for i in window], window_tiles,
-                                        periodic_x=daily.periodic_x, device=device, batch_size=batch_size,
-                                        advance=advance)
-            month_fields, held = thinned[window[place]]
-            estimates = candidate_maps(errors.candidates, sst[place], month_fields, ocean, daily.periodic_x, sigma_px)
-            errors.add(estimates, sigma[place], held, month_fields.nobs)
+    checked = tile_mask(land.shape, tiles, periodic_x=daily.periodic_x)
+    thinned = {i: _thinned_month(daily, months[i], ocean, loaded, rng, sigma_px, checked) for i in months_in}
+    fields = [thinned[i][0] for i in months_in]
+    sst, sigma = predict_window(loaded, fields, land, [months[i] for i in months_in], tiles,
+                                periodic_x=daily.periodic_x, device=device, batch_size=batch_size, advance=advance)
+    month_fields, held = thinned[months_in[place]]
+    estimates = candidate_maps(errors.candidates, sst[place], month_fields, ocean, daily.periodic_x, sigma_px)
+    errors.add(estimates, sigma[place], held, month_fields.nobs)
     if errors.pixels < MIN_CHECK_PIXELS:
-        log.warning("only %d pixels could be checked on withheld observations (at least %d are needed): the output is "
-                    "the model's, with its own uncalibrated sigma", errors.pixels, MIN_CHECK_PIXELS)
+        log.warning("%s: only %d pixels could be checked on withheld observations (at least %d are needed): its map "
+                    "is the model's, with its own uncalibrated sigma", label, errors.pixels, MIN_CHECK_PIXELS)
         return None
     rule = errors.rule()
-    log.info("on withheld observations, by valid days: %s", rule.describe())
+    log.info("%s on withheld observations, by valid days: %s", label, rule.describe())
     return rule
 
 

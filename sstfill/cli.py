@@ -11,6 +11,7 @@ import logging
 import shlex
 import signal
 import sys
+import time
 from pathlib import Path
 from typing import Annotated, Optional
 
@@ -19,15 +20,26 @@ import typer
 from sstfill import __version__
 from sstfill.errors import SstfillError
 
+EXIT_CODES = ("Exit status: 0 done; 1 bad input, a failed check or a failed write (one line on stderr says "
+              "which); 2 a usage error; 130 interrupted (Ctrl-C); 128 + N stopped by signal N (143: SIGTERM, "
+              "a batch system's time limit).")
+
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
-                  help="Gap-free monthly sea-surface-temperature maps from gappy daily observations.")
+                  help="Gap-free monthly sea-surface-temperature maps from gappy daily observations.",
+                  epilog=EXIT_CODES)
 log = logging.getLogger("sstfill")
 
 Device = Annotated[str, typer.Option(help="auto (CUDA when available, else CPU), cpu, cuda or cuda:N.")]
 Variable = Annotated[Optional[str], typer.Option("--var", help="Name of the SST variable (default: found by standard_name, then by common names).")]
 MinQuality = Annotated[int, typer.Option(help="Keep only observations with GHRSST quality_level >= this (when the file has quality_level).")]
 LandMask = Annotated[Optional[str], typer.Option(help="NetCDF land mask on the input grid (1 = land), or 'coastline' for the bundled coastline.")]
+Months = Annotated[Optional[str], typer.Option(help="Only these months: YYYY-MM, an inclusive range YYYY-MM:YYYY-MM, "
+                                                 "or a comma list (default: all). Split a long input across jobs.")]
 Overwrite = Annotated[bool, typer.Option("--overwrite", help="Replace an existing output file.")]
+AsJson = Annotated[bool, typer.Option("--json", help="When done, print one line of JSON on stdout: what was written, "
+                                      "its months and the time taken (logs stay on stderr).")]
+Verbose = Annotated[bool, typer.Option("--verbose", "-v", help="Log debugging detail.")]
+Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="Log warnings and errors only.")]
 
 
 def _version(value: bool) -> None:
@@ -38,8 +50,8 @@ def _version(value: bool) -> None:
 
 @app.callback()
 def main(
-    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log debugging detail.")] = False,
-    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Log warnings and errors only.")] = False,
+    verbose: Verbose = False,
+    quiet: Quiet = False,
     version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version.")] = False,
 ) -> None:
     from sstfill.logs import setup_logging
@@ -47,6 +59,16 @@ def main(
     setup_logging(verbose=verbose, quiet=quiet)
     for signum in STOP_SIGNALS:
         signal.signal(signum, _stop)
+
+
+def _log_level(verbose: bool, quiet: bool) -> None:
+    """-v or -q given after the command's name, as they may be before it."""
+    if verbose or quiet:
+        logging.getLogger("sstfill").setLevel(logging.DEBUG if verbose else logging.WARNING)
+
+
+def _print_json(summary: dict, started: float) -> None:
+    typer.echo(json.dumps({**summary, "seconds": round(time.monotonic() - started, 1)}))
 
 
 # What a batch system sends at a time limit or on preemption (SLURM: SIGTERM, or the --signal of the job),
@@ -99,13 +121,23 @@ def prepare(
     var: Variable = None,
     target_var: Annotated[Optional[str], typer.Option(help="Name of the target's SST variable.")] = None,
     min_quality: MinQuality = 4,
+    months: Months = None,
     overwrite: Overwrite = False,
+    as_json: AsJson = False,
+    verbose: Verbose = False,
+    quiet: Quiet = False,
 ) -> None:
     """Build a training store from daily gappy SST and a gap-free monthly target (or from the daily SST alone)."""
+    from sstfill.io.summary import store_summary
     from sstfill.prepare import prepare as run
 
-    _run(lambda: run(daily, target or None, out, land_mask=land_mask, variable=var, target_variable=target_var,
-                     min_quality=min_quality, min_target_days=min_target_days, seed=seed, overwrite=overwrite))
+    _log_level(verbose, quiet)
+    started = time.monotonic()
+    written = _run(lambda: run(daily, target or None, out, land_mask=land_mask, variable=var,
+                               target_variable=target_var, min_quality=min_quality, min_target_days=min_target_days,
+                               seed=seed, months=months, overwrite=overwrite))
+    if as_json:
+        _print_json({"command": "prepare", **store_summary(written)}, started)
 
 
 @app.command()
@@ -163,20 +195,29 @@ def reconstruct(
                                         "default: it helps on some inputs and harms others (README).")] = False,
     adapt_seconds: Annotated[float, typer.Option(help="Wall-time budget of --adapt, in seconds.")] = 60.0,
     seed: Annotated[int, typer.Option(help="Which observations --check and --adapt withhold.")] = 0,
+    months: Months = None,
     overwrite: Overwrite = False,
+    as_json: AsJson = False,
+    verbose: Verbose = False,
+    quiet: Quiet = False,
 ) -> None:
     """Reconstruct gap-free monthly SST maps (CF NetCDF) from daily gappy SST."""
+    from sstfill.io.summary import reconstruction_summary
     from sstfill.reconstruct import reconstruct as run
 
+    _log_level(verbose, quiet)
+    started = time.monotonic()
     if len(paths) < 2:
         typer.echo("sstfill: error: expected at least one input and an output path, e.g. "
                    "'sstfill reconstruct daily.nc monthly.nc'", err=True)
         raise typer.Exit(2)
     *inputs, out = paths
-    _run(lambda: run(inputs, out, model=model, device=device, variable=var, min_quality=min_quality,
-                     land_mask=land_mask, batch_size=batch_size, pack=pack, check=check, adapt=adapt,
-                     adapt_seconds=adapt_seconds, seed=seed, overwrite=overwrite,
-                     history=_command_line()))
+    written = _run(lambda: run(inputs, out, model=model, device=device, variable=var, min_quality=min_quality,
+                               land_mask=land_mask, batch_size=batch_size, pack=pack, check=check, adapt=adapt,
+                               adapt_seconds=adapt_seconds, seed=seed, months=months, overwrite=overwrite,
+                               history=_command_line()))
+    if as_json:
+        _print_json({"command": "reconstruct", **reconstruction_summary(written)}, started)
 
 
 @app.command()
@@ -189,9 +230,13 @@ def evaluate(
     as_json: Annotated[bool, typer.Option("--json", help="Print the scores as JSON.")] = False,
     dineof: Annotated[bool, typer.Option("--dineof/--no-dineof", help="With --input, also score DINEOF (skip it on large domains).")] = True,
     plot: Annotated[Optional[Path], typer.Option("--plot", metavar="DIR", help="Write map and RMSE figures (PNG) to this directory; needs matplotlib (the 'plot' extra).")] = None,
+    verbose: Verbose = False,
+    quiet: Quiet = False,
 ) -> None:
     """Score a reconstruction against a reference: RMSE, MAE and bias over ocean."""
     from sstfill.evaluate import evaluate as run, render_table
+
+    _log_level(verbose, quiet)
 
     report = _run(lambda: run(recon, reference, daily_input=input, variable=var, min_quality=min_quality,
                               dineof=dineof, plot_dir=plot))
@@ -214,9 +259,13 @@ def synth(
     cloud_cover: Annotated[float, typer.Option(help="Mean cloud cover, 0..1.")] = 0.6,
     calendar: Annotated[str, typer.Option(help="standard, noleap, 360_day, all_leap, ...")] = "standard",
     form: Annotated[str, typer.Option(help="cube, ghrsst (one L3S file per day), era5 or cmip.")] = "cube",
+    verbose: Verbose = False,
+    quiet: Quiet = False,
 ) -> None:
     """Generate realistic synthetic daily gappy SST and its monthly truth."""
     from sstfill.synth import synth as run
+
+    _log_level(verbose, quiet)
 
     lat_min, lat_max, lon_min, lon_max = region
     _run(lambda: run(out_dir, lat_min=lat_min, lat_max=lat_max, lon_min=lon_min, lon_max=lon_max,

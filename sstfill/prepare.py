@@ -14,7 +14,7 @@ import xarray as xr
 from sstfill import __version__
 from sstfill.data.baseline import fill_sigma_px, monthly_baseline
 from sstfill.data.months import (MAX_DAYS, MonthFields, group_months, load_month, month_labels, monthly_means,
-                                 padded_days_mask)
+                                 padded_days_mask, select_months)
 from sstfill.data.withhold import hide_days
 from sstfill.config import check_seed
 from sstfill.errors import InputError
@@ -83,7 +83,7 @@ def open_target(inputs: Sequence[str | os.PathLike], variable: str | None) -> xr
 def prepare(daily_inputs: Sequence[str | os.PathLike], target_inputs: Sequence[str | os.PathLike] | None,
             out: str | Path, *, land_mask: str | Path | None = None, variable: str | None = None,
             target_variable: str | None = None, min_quality: int | None = 4, min_target_days: int = 10, seed: int = 0,
-            overwrite: bool = False) -> Path:
+            months: str | None = None, overwrite: bool = False) -> Path:
     """Write a training store (see sstfill.io.store).
 
     Supervised (target_inputs given): the target is a gap-free monthly SST on the input grid
@@ -92,7 +92,8 @@ def prepare(daily_inputs: Sequence[str | os.PathLike], target_inputs: Sequence[s
     shapes (hide_days), and the target is the mean of *all* valid days, kept only where a
     pixel was seen on at least `min_target_days` days, so the model learns to recover a
     well-observed monthly mean from a sparser month. `seed` draws the thinning; preparing the
-    same data with several seeds gives more training variety.
+    same data with several seeds gives more training variety. `months` keeps only those months
+    (sstfill.data.months.MONTHS_SPEC_HELP), e.g. one store per year.
     """
     check_seed(seed)
     if not (target_inputs is not None or 1 <= min_target_days <= MAX_DAYS):
@@ -103,6 +104,7 @@ def prepare(daily_inputs: Sequence[str | os.PathLike], target_inputs: Sequence[s
     out = check_output_path(out, [*daily.sources, *targets, land_file(land_mask)], overwrite=overwrite)
     check_fits(daily.lat.size, daily.lon.size, MAX_DAYS, check=False, where=daily.sources_text)
     all_months = group_months(daily.sst["time"])
+    all_months = [all_months[i] for i in select_months(all_months, months)]
     supervised = target_inputs is not None
     if supervised:
         target = open_target(target_inputs, target_variable)

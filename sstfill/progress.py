@@ -6,6 +6,7 @@ when stderr is a terminal; otherwise progress goes through logging every so ofte
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
 import sys
@@ -23,6 +24,14 @@ def is_interactive() -> bool:
     return sys.stderr.isatty() and os.environ.get("TERM") != "dumb"
 
 
+@functools.cache
+def stderr_console():
+    """The one rich console, on stderr, that bars and log lines share: stdout is for results (--json)."""
+    from rich.console import Console
+
+    return Console(stderr=True)
+
+
 @contextmanager
 def progress(total: int | None, description: str, *, log_every_s: float = 30.0) -> Iterator[Callable[[int], None]]:
     """A function advance(n) to call as work is done, shown as suits where the output goes."""
@@ -32,7 +41,7 @@ def progress(total: int | None, description: str, *, log_every_s: float = 30.0) 
 
         columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
                    TimeElapsedColumn(), TimeRemainingColumn())
-        with Progress(*columns, transient=True) as bar:
+        with Progress(*columns, transient=True, console=stderr_console()) as bar:
             task = bar.add_task(description, total=total)
             yield lambda n=1: bar.advance(task, n)
         return

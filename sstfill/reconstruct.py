@@ -13,9 +13,10 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from sstfill.adapt import adapt_to_input
-from sstfill.check import candidate_maps, check_on_withheld, check_tiles
+from sstfill.check import CHECK_TILE_SHARE, candidate_maps, check_on_withheld, check_tiles
 from sstfill.checkpoint import LoadedModel, load_model
-from sstfill.data.months import MonthFields, centred_windows, group_months, incomplete_text, month_bounds
+from sstfill.data.months import (MonthFields, centred_windows, group_months, incomplete_text, month_bounds,
+                                  select_months)
 from sstfill.data.predict import predict_window, read_month
 from sstfill.data.tiling import ocean_tiles, tile_mask
 from sstfill.device import resolve_device
@@ -56,10 +57,14 @@ def reconstruct(inputs: Sequence[str | os.PathLike] | str | os.PathLike, out: st
                 model: str | Path | None = None, device: str = "auto", variable: str | None = None,
                 min_quality: int | None = 4, land_mask: str | Path | None = None, batch_size: int = 8,
                 pack: bool = False, overwrite: bool = False, check: bool = True, adapt: bool = False,
-                adapt_seconds: float = 60.0, seed: int = 0, history: str = "sstfill reconstruct") -> Path:
+                adapt_seconds: float = 60.0, seed: int = 0, months: str | None = None,
+                history: str = "sstfill reconstruct") -> Path:
     """Reconstruct gap-free monthly SST from daily files; write CF NetCDF to `out`.
 
-    check: first withhold observations of the input and score the model, a low-rank
+    months: which months to write (sstfill.data.months.MONTHS_SPEC_HELP; None: all); the
+    other months are still read where a model window needs them, and a month's map does not
+    depend on which others the run writes (except with adapt, which learns from them).
+    check: first withhold observations of each month and score the model, a low-rank
     (DINEOF) reconstruction and the filled composite on them, by valid-day class; in each
     class the model is kept unless another did significantly better, and sigma is scaled to
     the chosen one's error there (sstfill.data.calibration). False: the model's maps and
@@ -77,9 +82,11 @@ def reconstruct(inputs: Sequence[str | os.PathLike] | str | os.PathLike, out: st
     check_fits(daily.lat.size, daily.lon.size, loaded.contract.max_days * loaded.contract.months_per_window, check=check,
                where=daily.sources_text)
     warn_if_unseen_spacing(loaded, daily.grid_spacing_deg)
-    months = group_months(daily.sst["time"])
-    validity = check_valid_data(daily, months)
-    incomplete = incomplete_text(months)
+    spec, months = months, group_months(daily.sst["time"])  # every month of the input; `selected` are written
+    selected = select_months(months, spec)
+    chosen = [months[i] for i in selected]
+    validity = check_valid_data(daily, chosen)
+    incomplete = incomplete_text(chosen)
     if incomplete:
         log.warning("the input covers only part of %s: each such map estimates the whole month's mean from the days "
                     "given, as if the others were cloudy (its time bounds still span the month)", incomplete)
@@ -90,45 +97,54 @@ def reconstruct(inputs: Sequence[str | os.PathLike] | str | os.PathLike, out: st
             f"expected valid SST over the ocean in {daily.sources_text}, found valid values only where the land mask "
             f"({land_source}) says land; check that the land mask matches the input (1 = land) or omit --land-mask"
         )
-    starts, ends = month_bounds(months, daily.calendar, daily.sst["time"].values)
-    log.info("reconstructing %d month(s) on a %dx%d grid%s with model %s; land from %s", len(months), daily.lat.size,
+    starts, ends = month_bounds(chosen, daily.calendar, daily.sst["time"].values)
+    log.info("reconstructing %d month(s) on a %dx%d grid%s with model %s; land from %s", len(chosen), daily.lat.size,
              daily.lon.size, " (global, longitude wraps)" if daily.periodic_x else "", loaded.model_id, land_source)
-    windows = centred_windows(len(months), loaded.contract.months_per_window)
+    windows = centred_windows(len(months), loaded.contract.months_per_window)  # neighbours outside --months too
     tiles = ocean_tiles(land, loaded.contract.tile_size, periodic_x=daily.periodic_x)
-    checked = check_tiles(tiles, len(windows), seed, same=adapt) if check else []
     if adapt:
-        exclude = tile_mask(land.shape, checked[0], periodic_x=daily.periodic_x) if check else None
-        loaded = adapt_to_input(daily, months, loaded, land, device=torch_device, budget_s=adapt_seconds, seed=seed,
+        # the check then scores the same tiles in every month, and adaptation must never train on them
+        exclude = tile_mask(land.shape, check_tiles(tiles, [seed]), periodic_x=daily.periodic_x) if check else None
+        loaded = adapt_to_input(daily, chosen, loaded, land, device=torch_device, budget_s=adapt_seconds, seed=seed,
                                 exclude=exclude)
-    rule = None
-    if check:
-        rule = check_on_withheld(daily, months, loaded, land, windows, checked, device=torch_device,
-                                 batch_size=batch_size, seed=seed)
     info = OutputInfo(standard_name=daily.standard_name, calendar=daily.calendar, history=history,
                       model_id=loaded.model_id, sources=daily.sources, land_source=land_source, pack=pack,
-                      training_mode=loaded.contract.training_mode,
-                      calibration=rule.describe() if rule else UNCALIBRATED)
+                      training_mode=loaded.contract.training_mode)
     if loaded.contract.training_mode == "self-supervised":
         log.warning("model %s was trained self-supervised: %s", loaded.model_id, SELF_SUPERVISED_UNCERTAINTY)
+    sigma_px = loaded.contract.fill_sigma_px(daily.grid_steps_deg)
+    checked_tiles = max(1, round(CHECK_TILE_SHARE * len(tiles))) if check else 0
+    calibration = []
     with atomic_output(out, overwrite=overwrite) as tmp:
         writer = MonthlyWriter(tmp, daily.lat, daily.lon, starts, ends, info)
         try:
-            loaded_months: dict[int, MonthFields] = {}  # the current window's months, each read once
-            with progress(len(windows) * len(tiles), "reconstructing (tiles)") as advance:
-                for index, (window, place) in enumerate(windows):
-                    loaded_months = {i: loaded_months[i] if i in loaded_months else read_month(daily, months[i], ocean, loaded)
-                                     for i in window}
-                    fields = [loaded_months[i] for i in window]
-                    sst, uncertainty = predict_window(loaded, fields, land, [months[i] for i in window], tiles,
+            cache: dict[int, MonthFields] = {}  # the current window's months, each read once
+            with progress(len(chosen) * (len(tiles) + checked_tiles), "reconstructing (tiles)") as advance:
+                for index, i in enumerate(selected):
+                    window, place = windows[i]
+                    cache = {j: cache[j] for j in window if j in cache}
+                    rule = None
+                    if check:
+                        # drawn from the seed and the month alone: a month's map does not depend on the run's others
+                        entropy = [seed, months[i].year, months[i].month]
+                        rule = check_on_withheld(daily, months, loaded, land, windows[i],
+                                                 check_tiles(tiles, [seed] if adapt else entropy), device=torch_device,
+                                                 batch_size=batch_size, entropy=entropy, advance=advance)
+                        calibration.append(f"{months[i].label}: {rule.describe() if rule else UNCALIBRATED}")
+                    cache = {j: cache[j] if j in cache else read_month(daily, months[j], ocean, loaded) for j in window}
+                    fields = [cache[j] for j in window]
+                    sst, uncertainty = predict_window(loaded, fields, land, [months[j] for j in window], tiles,
                                                       periodic_x=daily.periodic_x, device=torch_device,
                                                       batch_size=batch_size, advance=advance)
                     sst, uncertainty = sst[place], uncertainty[place]
                     if rule is not None:
                         estimates = candidate_maps(rule.candidates, sst, fields[place], ocean, daily.periodic_x,
-                                                   loaded.contract.fill_sigma_px(daily.grid_steps_deg), rule)
+                                                   sigma_px, rule)
                         sst, uncertainty = rule.apply(estimates, uncertainty, fields[place].nobs)
-                    check_result(sst, uncertainty, ocean, pack=pack, where=months[window[place]].label)
+                    check_result(sst, uncertainty, ocean, pack=pack, where=months[i].label)
                     writer.write(index, sst, uncertainty, fields[place].nobs)
+            if calibration:
+                writer.set_calibration("\n".join(calibration))
         finally:
             writer.close()
     log.info("wrote %s", out)

@@ -65,9 +65,9 @@ def test_adaptation_never_trains_on_the_tiles_the_check_scores(small_region, tin
 
     real_check = stage.check_on_withheld
 
-    def spy_check(daily, months, loaded, land, windows, tiles, **kwargs):
-        seen["tiles"] = tiles
-        return real_check(daily, months, loaded, land, windows, tiles, **kwargs)
+    def spy_check(daily, months, loaded, land, window, tiles, **kwargs):
+        seen.setdefault("tiles", []).append(tiles)
+        return real_check(daily, months, loaded, land, window, tiles, **kwargs)
 
     monkeypatch.setattr(stage, "adapt_to_input", fake_adapt)
     monkeypatch.setattr(stage, "check_on_withheld", spy_check)

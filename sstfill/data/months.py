@@ -16,6 +16,8 @@ import cftime
 import numpy as np
 import xarray as xr
 
+from sstfill.errors import InputError
+
 log = logging.getLogger(__name__)
 
 MAX_DAYS = 31
@@ -54,6 +56,44 @@ def group_months(time: xr.DataArray) -> list[Month]:
         result.append(Month(year=int(key // 12), month=int(key % 12) + 1, days_in_month=int(lengths[where[0]]),
                             time_indices=where, day_slots=days[where] - 1))
     return result
+
+
+MONTHS_SPEC_HELP = "YYYY-MM, an inclusive range YYYY-MM:YYYY-MM, or a comma list of those"
+
+
+def select_months(months: Sequence[Month], spec: str | None) -> list[int]:
+    """Positions in `months` of those a --months SPEC names (MONTHS_SPEC_HELP), in time order; all when None.
+
+    A single month must be in the input; a range takes the input's months within it and must hold one."""
+    if spec is None:
+        return list(range(len(months)))
+    keys = {_month_key(m.label): i for i, m in enumerate(months)}
+    span = f"{months[0].label} to {months[-1].label}" if months else "none"
+    chosen: set[int] = set()
+    for part in spec.split(","):
+        ends = [_parse_month(text.strip(), spec) for text in part.split(":")]
+        if len(ends) > 2 or ends[0] > ends[-1]:
+            raise InputError(f"expected --months as {MONTHS_SPEC_HELP}, with ranges from early to late, found "
+                             f"{part.strip()!r}; e.g. --months 2021-01:2021-06")
+        found = {i for key, i in keys.items() if ends[0] <= key <= ends[-1]}
+        if not found:
+            raise InputError(f"expected --months within the input's months ({span}), found {part.strip()!r} outside "
+                             "them; choose months the input covers")
+        chosen |= found
+    return sorted(chosen)
+
+
+def _month_key(label: str) -> int:
+    year, month = label.split("-")
+    return int(year) * 12 + int(month) - 1
+
+
+def _parse_month(text: str, spec: str) -> int:
+    parts = text.split("-")
+    if len(parts) != 2 or not all(p.isdigit() for p in parts) or not 1 <= int(parts[1]) <= 12:
+        raise InputError(f"expected --months as {MONTHS_SPEC_HELP}, found {spec!r}; e.g. --months 2021-03 or "
+                         "--months 2021-01:2021-06")
+    return int(parts[0]) * 12 + int(parts[1]) - 1
 
 
 def incomplete_text(months: Sequence[Month]) -> str | None:

@@ -25,6 +25,9 @@ def expand_paths(inputs: Sequence[str | os.PathLike]) -> list[Path]:
     found: list[Path] = []
     for item in inputs:
         text = str(item)
+        if text == "-":
+            raise InputError("expected input files, found '-' (standard input cannot hold NetCDF, which needs a "
+                             "seekable file); save the stream to a file and name that file")
         try:
             found.extend(_files_named(text))
         except OSError as exc:  # a directory on the way that may not be searched or listed

@@ -162,6 +162,10 @@ class MonthlyWriter:
         nc["sst_uncertainty"][index] = np.ma.masked_invalid(uncertainty)
         nc["nobs"][index] = np.ma.masked_array(nobs.astype(np.int16), mask=~np.isfinite(sst))
 
+    def set_calibration(self, text: str) -> None:
+        """How sst and sigma were chosen (reconstruct's check), known only once every month is done."""
+        self.nc["sst_uncertainty"].calibration = text
+
     def close(self) -> None:
         if self.nc.isopen():
             self.nc.close()
