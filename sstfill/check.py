@@ -9,6 +9,7 @@ withheld observations".
 from __future__ import annotations
 
 import logging
+import math
 from collections.abc import Callable, Sequence
 
 import numpy as np
@@ -27,7 +28,15 @@ from sstfill.io.read import DailyInput
 log = logging.getLogger(__name__)
 
 CHECK_TILE_SHARE = 1 / 3
-"""The share of the ocean tiles (at least one) that the model is run on with observations withheld."""
+"""The share of the ocean tiles that the model is run on with observations withheld..."""
+
+CHECK_MIN_PIXELS = 40_000
+"""...but at least enough tiles to cover this many pixels (all of a small domain): each month is
+checked on its own, and a small one checked on a third of it has too few withheld pixels."""
+
+POOLED_MONTHS = 3
+"""A month's rule is fitted on the withheld errors of this many months centred on it: one month
+alone holds too few withheld pixels in some classes of a small domain."""
 
 MIN_CHECK_PIXELS = 500
 """Fewer withheld pixels than this in all leave the model's output and sigma as they are."""
@@ -39,24 +48,31 @@ LOW_RANK_MAX_ENTRIES = 4_000_000
 """The low-rank (DINEOF) candidate runs on months of up to this many ocean pixels x days."""
 
 
-def check_tiles(tiles: list[Tile], entropy: Sequence[int]) -> list[Tile]:
-    """The CHECK_TILE_SHARE of the tiles (at least one) that the check runs the model on, drawn from
+def check_tiles(tiles: list[Tile], entropy: Sequence[int], *, for_adapt: bool = False) -> list[Tile]:
+    """The tiles that the check runs the model on (check_tile_count), drawn from
     `entropy`: reconstruct draws anew for each month (from the seed and the month), so that a long
     input is checked all over and a month's draw does not depend on the other months of the run."""
     rng = np.random.default_rng([*entropy, 0])
-    count = max(1, round(CHECK_TILE_SHARE * len(tiles)))
+    count = check_tile_count(tiles, for_adapt=for_adapt)
     return [tiles[i] for i in np.sort(rng.choice(len(tiles), size=count, replace=False))]
 
 
-def check_on_withheld(daily: DailyInput, months: list[Month], loaded: LoadedModel, land: np.ndarray,
-                      window: tuple[range, int], tiles: list[Tile], *, device: torch.device, batch_size: int,
-                      entropy: Sequence[int], advance: Callable[[int], None] = lambda n: None) -> ChoiceRule | None:
-    """The rule for one month, fitted on observations withheld from it (sstfill.data.calibration),
-    or None when too few could be withheld. The month is months[window[0][window[1]]]; the model
-    runs on its window, thinned with draws from `entropy`, on `tiles` (check_tiles)."""
+def check_tile_count(tiles: list[Tile], *, for_adapt: bool = False) -> int:
+    """How many tiles the check runs the model on (CHECK_TILE_SHARE, CHECK_MIN_PIXELS); for_adapt:
+    the share alone, since adaptation trains on the other tiles and must keep some."""
+    if not tiles:
+        return 0
+    enough = 0 if for_adapt else math.ceil(CHECK_MIN_PIXELS / (tiles[0].height * tiles[0].width))
+    return min(len(tiles), max(1, round(CHECK_TILE_SHARE * len(tiles)), enough))
+
+
+def check_month(daily: DailyInput, months: list[Month], loaded: LoadedModel, land: np.ndarray,
+                window: tuple[range, int], tiles: list[Tile], *, device: torch.device, batch_size: int,
+                entropy: Sequence[int], advance: Callable[[int], None] = lambda n: None) -> WithheldErrors:
+    """The candidates' errors on observations withheld from one month, months[window[0][window[1]]]:
+    its window thinned with draws from `entropy`, the model run on `tiles` (check_tiles)."""
     ocean = ~land
     months_in, place = window
-    label = months[months_in[place]].label
     rng = np.random.default_rng([*entropy, 1])
     sigma_px = loaded.contract.fill_sigma_px(daily.grid_steps_deg)
     errors = WithheldErrors(("model", "low_rank", "composite", "wide_fill") if _low_rank_affordable(ocean, loaded)
@@ -69,6 +85,54 @@ def check_on_withheld(daily: DailyInput, months: list[Month], loaded: LoadedMode
     month_fields, held = thinned[months_in[place]]
     estimates = candidate_maps(errors.candidates, sst[place], month_fields, ocean, daily.periodic_x, sigma_px)
     errors.add(estimates, sigma[place], held, month_fields.nobs)
+    return errors
+
+
+def pooled_months(index: int, n_months: int) -> range:
+    """The months whose withheld errors fit month `index`'s rule: it and its neighbours (POOLED_MONTHS),
+    whichever months a run writes, so the rule does not depend on them."""
+    half = POOLED_MONTHS // 2
+    return range(max(index - half, 0), min(index + half + 1, n_months))
+
+
+class MonthlyCheck:
+    """reconstruct's check, month by month: each month's rule is fitted on the withheld errors of the
+    months around it (pooled_months), each month checked once and only while a rule needs it. The
+    draws come from the seed and the month alone, so a month's rule is the same in any run that
+    writes it, whichever other months that run writes."""
+
+    def __init__(self, daily: DailyInput, months: list[Month], loaded: LoadedModel, land: np.ndarray,
+                 windows: list[tuple[range, int]], tiles: list[Tile], *, seed: int, same_tiles: bool,
+                 device: torch.device, batch_size: int):
+        self.daily, self.months, self.loaded, self.land, self.windows = daily, months, loaded, land, windows
+        self.tiles, self.seed, self.same_tiles = tiles, seed, same_tiles
+        self.device, self.batch_size = device, batch_size
+        self.errors: dict[int, WithheldErrors] = {}
+
+    def tiles_to_run(self, selected: Sequence[int]) -> int:
+        """How many tiles the check runs the model on, for a run that writes the `selected` months."""
+        checked = {j for i in selected for j in pooled_months(i, len(self.months))}
+        return len(checked) * check_tile_count(self.tiles, for_adapt=self.same_tiles)
+
+    def rule(self, index: int, advance: Callable[[int], None] = lambda n: None) -> ChoiceRule | None:
+        """Month `index`'s rule, or None when too few pixels could be withheld around it."""
+        needed = pooled_months(index, len(self.months))
+        self.errors = {j: errors for j, errors in self.errors.items() if j in needed}
+        for j in needed:
+            if j not in self.errors:
+                entropy = [self.seed, self.months[j].year, self.months[j].month]
+                tiles = check_tiles(self.tiles, [self.seed] if self.same_tiles else entropy,
+                                    for_adapt=self.same_tiles)
+                self.errors[j] = check_month(self.daily, self.months, self.loaded, self.land, self.windows[j], tiles,
+                                             device=self.device, batch_size=self.batch_size, entropy=entropy,
+                                             advance=advance)
+        return fit_rule([self.errors[j] for j in needed], self.months[index].label)
+
+
+def fit_rule(parts: list[WithheldErrors], label: str) -> ChoiceRule | None:
+    """The rule for month `label` fitted on its pooled months' withheld errors (sstfill.data.calibration),
+    or None when too few pixels could be withheld."""
+    errors = WithheldErrors.pooled(parts)
     if errors.pixels < MIN_CHECK_PIXELS:
         log.warning("%s: only %d pixels could be checked on withheld observations (at least %d are needed): its map "
                     "is the model's, with its own uncalibrated sigma", label, errors.pixels, MIN_CHECK_PIXELS)

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from sstfill.adapt import adapt_to_input
-from sstfill.check import CHECK_TILE_SHARE, candidate_maps, check_on_withheld, check_tiles
+from sstfill.check import MonthlyCheck, candidate_maps, check_tiles
 from sstfill.checkpoint import LoadedModel, load_model
 from sstfill.data.months import (MonthFields, centred_windows, group_months, incomplete_text, month_bounds,
                                   select_months)
@@ -104,7 +104,8 @@ def reconstruct(inputs: Sequence[str | os.PathLike] | str | os.PathLike, out: st
     tiles = ocean_tiles(land, loaded.contract.tile_size, periodic_x=daily.periodic_x)
     if adapt:
         # the check then scores the same tiles in every month, and adaptation must never train on them
-        exclude = tile_mask(land.shape, check_tiles(tiles, [seed]), periodic_x=daily.periodic_x) if check else None
+        exclude = tile_mask(land.shape, check_tiles(tiles, [seed], for_adapt=True),
+                              periodic_x=daily.periodic_x) if check else None
         loaded = adapt_to_input(daily, chosen, loaded, land, device=torch_device, budget_s=adapt_seconds, seed=seed,
                                 exclude=exclude)
     info = OutputInfo(standard_name=daily.standard_name, calendar=daily.calendar, history=history,
@@ -113,23 +114,20 @@ def reconstruct(inputs: Sequence[str | os.PathLike] | str | os.PathLike, out: st
     if loaded.contract.training_mode == "self-supervised":
         log.warning("model %s was trained self-supervised: %s", loaded.model_id, SELF_SUPERVISED_UNCERTAINTY)
     sigma_px = loaded.contract.fill_sigma_px(daily.grid_steps_deg)
-    checked_tiles = max(1, round(CHECK_TILE_SHARE * len(tiles))) if check else 0
+    checks = MonthlyCheck(daily, months, loaded, land, windows, tiles, seed=seed, same_tiles=adapt,
+                          device=torch_device, batch_size=batch_size) if check else None
     calibration = []
     with atomic_output(out, overwrite=overwrite) as tmp:
         writer = MonthlyWriter(tmp, daily.lat, daily.lon, starts, ends, info)
         try:
             cache: dict[int, MonthFields] = {}  # the current window's months, each read once
-            with progress(len(chosen) * (len(tiles) + checked_tiles), "reconstructing (tiles)") as advance:
+            work = len(chosen) * len(tiles) + (checks.tiles_to_run(selected) if checks else 0)
+            with progress(work, "reconstructing (tiles)") as advance:
                 for index, i in enumerate(selected):
                     window, place = windows[i]
                     cache = {j: cache[j] for j in window if j in cache}
-                    rule = None
-                    if check:
-                        # drawn from the seed and the month alone: a month's map does not depend on the run's others
-                        entropy = [seed, months[i].year, months[i].month]
-                        rule = check_on_withheld(daily, months, loaded, land, windows[i],
-                                                 check_tiles(tiles, [seed] if adapt else entropy), device=torch_device,
-                                                 batch_size=batch_size, entropy=entropy, advance=advance)
+                    rule = checks.rule(i, advance) if checks else None
+                    if checks:
                         calibration.append(f"{months[i].label}: {rule.describe() if rule else UNCALIBRATED}")
                     cache = {j: cache[j] if j in cache else read_month(daily, months[j], ocean, loaded) for j in window}
                     fields = [cache[j] for j in window]

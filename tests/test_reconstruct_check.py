@@ -63,14 +63,16 @@ def test_adaptation_never_trains_on_the_tiles_the_check_scores(small_region, tin
         seen["exclude"] = exclude
         return loaded
 
-    real_check = stage.check_on_withheld
+    import sstfill.check as check
+
+    real_check = check.check_month
 
     def spy_check(daily, months, loaded, land, window, tiles, **kwargs):
         seen.setdefault("tiles", []).append(tiles)
         return real_check(daily, months, loaded, land, window, tiles, **kwargs)
 
     monkeypatch.setattr(stage, "adapt_to_input", fake_adapt)
-    monkeypatch.setattr(stage, "check_on_withheld", spy_check)
+    monkeypatch.setattr(check, "check_month", spy_check)
     stage.reconstruct([small_region[0]], tmp_path / "out.nc", model=tiny_model, device="cpu", adapt=True)
     tiles, exclude = seen["tiles"], seen["exclude"]
     assert len(tiles) == 4 and all(t == tiles[0] for t in tiles), "the same tiles in every month"

@@ -56,7 +56,7 @@ class _Blocks:
     that covariance, and the model's sigma squared."""
 
     def __init__(self) -> None:
-        self.sums: dict[int, np.ndarray] = {}
+        self.sums: dict = {}  # block key (an int, or (month, key) once pooled) -> sums
 
     def add(self, keys: np.ndarray, columns: np.ndarray) -> None:
         """keys (P,) block of each pixel; columns (P, C) the values summed."""
@@ -152,6 +152,19 @@ class WithheldErrors:
     @property
     def pixels(self) -> int:
         return sum(blocks.pixels for blocks in self.blocks.values())
+
+    @classmethod
+    def pooled(cls, parts: list[WithheldErrors]) -> WithheldErrors:
+        """The errors of several months (each its own WithheldErrors) together, their blocks kept apart."""
+        pooled = cls(parts[0].candidates)
+        for index, part in enumerate(parts):
+            if part.candidates != pooled.candidates:
+                raise ValueError("pooling withheld errors of different candidates")
+            for name, blocks in part.blocks.items():
+                for key, total in blocks.sums.items():
+                    pooled.blocks[name].sums[(index, key)] = total
+            pooled.months += part.months
+        return pooled
 
     def rule(self) -> ChoiceRule:
         """The rule fitted on what was added; classes with fewer than MIN_PIXELS take the pooled fit."""

@@ -82,3 +82,28 @@ def test_the_rule_applies_by_the_class_of_each_pixel():
     assert np.allclose(scaled[0, :3], [0.15, 0.15, 0.08])
     assert rule.uses("composite") and not rule.uses("low_rank")
     assert "5-9 days: composite, sigma x0.80" in rule.describe()
+
+
+def test_months_pooled_equal_months_added_together():
+    """A rule fitted on months checked apart and pooled is the rule of the same months added to one record."""
+    together = WithheldErrors(("model", "composite"))
+    parts = []
+    for seed in (3, 4, 5):
+        month = _month(np.random.default_rng(seed), model_error=0.2, composite_error=0.25, reference_sd=0.1)
+        together.add(*month)
+        parts.append(WithheldErrors(("model", "composite")))
+        parts[-1].add(*month)
+    pooled = WithheldErrors.pooled(parts)
+    assert pooled.pixels == together.pixels == 3 * 96 * 96
+    assert pooled.rule() == together.rule()
+    with pytest.raises(ValueError):
+        WithheldErrors.pooled([parts[0], WithheldErrors(("model", "low_rank"))])
+
+
+def test_a_months_rule_pools_it_and_its_neighbours():
+    from sstfill.check import pooled_months
+
+    assert list(pooled_months(0, 5)) == [0, 1]
+    assert list(pooled_months(2, 5)) == [1, 2, 3]
+    assert list(pooled_months(4, 5)) == [3, 4]
+    assert list(pooled_months(0, 1)) == [0]
