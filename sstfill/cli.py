@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import shlex
 import signal
 import sys
@@ -61,10 +62,13 @@ def main(
         signal.signal(signum, _stop)
 
 
-def _log_level(verbose: bool, quiet: bool) -> None:
-    """-v or -q given after the command's name, as they may be before it."""
+def _begin(verbose: bool, quiet: bool) -> None:
+    """Each command's start: -v or -q given after its name (as they may be before it), then the threads."""
+    from sstfill.device import configure_threads
+
     if verbose or quiet:
         logging.getLogger("sstfill").setLevel(logging.DEBUG if verbose else logging.WARNING)
+    configure_threads()
 
 
 def _print_json(summary: dict, started: float) -> None:
@@ -96,12 +100,17 @@ def _run(call):
         typer.echo(f"sstfill: error: {exc}", err=True)
         raise typer.Exit(1) from None
     except Stopped as exc:
-        typer.echo(f"sstfill: error: stopped by {signal.Signals(exc.signum).name} before the end; no partial file is left",
-                   err=True)
+        if _is_first_process():  # under torchrun or srun every process gets the signal: one line is enough
+            name = signal.Signals(exc.signum).name
+            typer.echo(f"sstfill: error: stopped by {name} before the end; no partial file is left", err=True)
         raise typer.Exit(128 + exc.signum) from None
     except KeyboardInterrupt:
         typer.echo("sstfill: error: interrupted before the end; no partial file is left", err=True)
         raise typer.Exit(130) from None
+
+
+def _is_first_process() -> bool:
+    return os.environ.get("RANK", os.environ.get("SLURM_PROCID", "0")) == "0"
 
 
 def _command_line() -> str:
@@ -131,7 +140,7 @@ def prepare(
     from sstfill.io.summary import store_summary
     from sstfill.prepare import prepare as run
 
-    _log_level(verbose, quiet)
+    _begin(verbose, quiet)
     started = time.monotonic()
     written = _run(lambda: run(daily, target or None, out, land_mask=land_mask, variable=var,
                                target_variable=target_var, min_quality=min_quality, min_target_days=min_target_days,
@@ -158,11 +167,23 @@ def train(
     depth: Annotated[int, typer.Option(help="Spatial transformer layers.")] = 2,
     seed: Annotated[int, typer.Option(help="Random seed.")] = 0,
     workers: Annotated[int, typer.Option(help="Data-loading worker processes.")] = 0,
+    resume: Annotated[bool, typer.Option("--resume", help="Continue a stopped run from the training state it left "
+                                         "beside --out (OUT.resume), with the same stores and options.")] = False,
     overwrite: Overwrite = False,
+    as_json: AsJson = False,
+    verbose: Verbose = False,
+    quiet: Quiet = False,
 ) -> None:
-    """Train the spatio-temporal model and write a self-contained model file."""
+    """Train the spatio-temporal model and write a self-contained model file.
+
+    On SIGTERM, SIGUSR1 or SIGHUP (a batch job's time limit) it stops and keeps the training state of the
+    last completed epoch beside the model file; run the same command with --resume to go on. Under
+    torchrun or srun, the processes train together (PyTorch DDP)."""
     from sstfill.config import ModelConfig, TrainConfig
     from sstfill.train import train as run
+
+    _begin(verbose, quiet)
+    started = time.monotonic()
 
     def run_training():
         config = TrainConfig(epochs=epochs, batch_size=batch_size, learning_rate=learning_rate,
@@ -171,9 +192,14 @@ def train(
                              target_form=target_form)
         model_config = ModelConfig(embed_dim=embed_dim, hidden=embed_dim, depth=depth)
         return run(stores, out, config=config, model_config=model_config, device=device, workers=workers,
-                   overwrite=overwrite)
+                   overwrite=overwrite, resume=resume)
 
-    _run(run_training)
+    result = _run(run_training)
+    if as_json and result.main_process:
+        summary = {"command": "train", "output": str(Path(result.path).resolve()), "model_id": result.model_id,
+                   "best_epoch": result.best_epoch, "epochs_run": result.epochs_run,
+                   "validation_rmse_k": result.validation_rmse_k}
+        _print_json(summary, started)
 
 
 @app.command()
@@ -205,7 +231,7 @@ def reconstruct(
     from sstfill.io.summary import reconstruction_summary
     from sstfill.reconstruct import reconstruct as run
 
-    _log_level(verbose, quiet)
+    _begin(verbose, quiet)
     started = time.monotonic()
     if len(paths) < 2:
         typer.echo("sstfill: error: expected at least one input and an output path, e.g. "
@@ -236,7 +262,7 @@ def evaluate(
     """Score a reconstruction against a reference: RMSE, MAE and bias over ocean."""
     from sstfill.evaluate import evaluate as run, render_table
 
-    _log_level(verbose, quiet)
+    _begin(verbose, quiet)
 
     report = _run(lambda: run(recon, reference, daily_input=input, variable=var, min_quality=min_quality,
                               dineof=dineof, plot_dir=plot))
@@ -265,7 +291,7 @@ def synth(
     """Generate realistic synthetic daily gappy SST and its monthly truth."""
     from sstfill.synth import synth as run
 
-    _log_level(verbose, quiet)
+    _begin(verbose, quiet)
 
     lat_min, lat_max, lon_min, lon_max = region
     _run(lambda: run(out_dir, lat_min=lat_min, lat_max=lat_max, lon_min=lon_min, lon_max=lon_max,

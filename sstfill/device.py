@@ -1,9 +1,11 @@
-"""Resolve the compute device once: "auto" | "cpu" | "cuda" | "cuda:N" -> torch.device."""
+"""Resolve the compute device once ("auto" | "cpu" | "cuda" | "cuda:N" -> torch.device) and the CPU threads."""
 
 from __future__ import annotations
 
 import logging
+import os
 import random
+from collections.abc import Mapping
 
 import numpy as np
 import torch
@@ -42,11 +44,79 @@ def resolve_device(spec: str = "auto") -> torch.device:
                 raise DeviceError(
                     f"device {spec!r} was asked for but only {count} CUDA device(s) exist (cuda:0..cuda:{count - 1})"
                 )
+    configure_threads()
     if device.type == "cuda":
         log.info("using device %s (%s)", device, torch.cuda.get_device_name(device))
     else:
-        log.info("using device cpu (%d threads)", torch.get_num_threads())
+        log.info("using device cpu")
     return device
+
+
+# Where the number of CPU threads comes from, first match wins: the CPUs SLURM gave the task, then the
+# user's OpenMP setting, then the CPUs this process may run on (a cgroup or taskset limit included).
+THREAD_VARIABLES = ("SLURM_CPUS_PER_TASK", "OMP_NUM_THREADS")
+
+
+def thread_budget(environ: Mapping[str, str] = os.environ) -> tuple[int, str]:
+    """How many CPU threads this process should use, and why (for the log)."""
+    count, reason = None, ""
+    for name in THREAD_VARIABLES:
+        text = environ.get(name, "").strip()
+        if not text:
+            continue
+        # OMP_NUM_THREADS may list one count per nesting level ("4,2"); the first is the outer one.
+        first = text.split(",")[0].strip()
+        if first.isdigit() and int(first) > 0:
+            count, reason = int(first), name
+            break
+        log.warning("ignoring %s=%r: expected a positive whole number of threads", name, text)
+    if count is None:
+        count, reason = _usable_cpus(), "CPU affinity"
+    # torchrun starts its local processes inside one task, on that task's CPUs, so they share them;
+    # OMP_NUM_THREADS already counts the threads of one process (torchrun itself sets it so).
+    shared_by = 1 if reason == "OMP_NUM_THREADS" else _local_processes(environ)
+    if shared_by > 1:
+        return max(1, count // shared_by), f"{reason} shared by {shared_by} local processes"
+    return count, reason
+
+
+_logged_budget: tuple[int, str] | None = None  # what the log last said, so that each process says it once
+
+
+def configure_threads(environ: Mapping[str, str] = os.environ) -> int:
+    """Set the thread counts of torch, the BLAS libraries and dask from thread_budget; log how many and why."""
+    global _logged_budget
+    import dask
+    from threadpoolctl import threadpool_limits
+
+    count, reason = thread_budget(environ)
+    torch.set_num_threads(count)
+    if torch.get_num_interop_threads() > count:
+        try:
+            torch.set_num_interop_threads(count)
+        except RuntimeError:
+            pass  # torch allows this once, before any inter-op work has started; keep what is set then
+    threadpool_limits(limits=count, user_api="blas")
+    dask.config.set(num_workers=count)  # the pool that reads the lazy inputs
+    if _logged_budget != (count, reason):
+        log.info("%d CPU thread%s (%s)", count, "" if count == 1 else "s", reason)
+        _logged_budget = (count, reason)
+    return count
+
+
+def _usable_cpus() -> int:
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # macOS and Windows have no affinity call
+        return os.cpu_count() or 1
+
+
+def _local_processes(environ: Mapping[str, str]) -> int:
+    """How many processes torchrun started on this node (1 outside torchrun: srun gives each task its own CPUs)."""
+    if "TORCHELASTIC_RUN_ID" not in environ:
+        return 1
+    text = environ.get("LOCAL_WORLD_SIZE", "1").strip()
+    return int(text) if text.isdigit() and int(text) > 0 else 1
 
 
 def seed_everything(seed: int) -> None:

@@ -6,7 +6,7 @@ import logging
 import os
 import sys
 
-from sstfill.progress import is_interactive
+from sstfill.progress import is_interactive, stderr_console
 
 
 class _StderrHandler(logging.StreamHandler):
@@ -29,7 +29,7 @@ def setup_logging(verbose: bool = False, quiet: bool = False) -> None:
     if is_interactive():
         from rich.logging import RichHandler
 
-        handler: logging.Handler = RichHandler(show_path=False, rich_tracebacks=False)
+        handler: logging.Handler = RichHandler(show_path=False, rich_tracebacks=False, console=stderr_console())
         handler.setFormatter(logging.Formatter("%(message)s"))
     else:
         handler = _StderrHandler()
@@ -37,6 +37,15 @@ def setup_logging(verbose: bool = False, quiet: bool = False) -> None:
     root.addHandler(handler)
     root.setLevel(logging.WARNING)
     logging.getLogger("sstfill").setLevel(level)
-    job = os.environ.get("SLURM_JOB_ID")
-    if job:
+    job = slurm_job_name(os.environ)
+    first_process = all(os.environ.get(name, "0") == "0" for name in ("SLURM_PROCID", "RANK"))  # srun, torchrun
+    if job and first_process:
         logging.getLogger("sstfill").info("SLURM job %s", job)
+
+
+def slurm_job_name(environ) -> str | None:
+    """The job as squeue and sacct name it: ARRAYJOB_TASK for an array task (e.g. 4_1), else the job id."""
+    array_job, task = environ.get("SLURM_ARRAY_JOB_ID"), environ.get("SLURM_ARRAY_TASK_ID")
+    if array_job and task:
+        return f"{array_job}_{task}"
+    return environ.get("SLURM_JOB_ID") or None

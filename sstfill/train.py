@@ -1,4 +1,10 @@
-"""Stage 2: train SpatioTemporalModel on prepared stores and write a self-contained model file."""
+"""Stage 2: train SpatioTemporalModel on prepared stores and write a self-contained model file.
+
+A run stopped by a signal or its time limit keeps the training state of its last completed epoch
+beside the model file (sstfill.training_state), and resume=True goes on from there to the weights
+an uninterrupted run ends with. Under torchrun or srun, several processes train together
+(sstfill.distributed), each on its own share of the tiles.
+"""
 
 from __future__ import annotations
 
@@ -6,7 +12,7 @@ import logging
 import math
 import os
 import time
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -15,13 +21,17 @@ import torch
 from sstfill.checkpoint import build_model, save_model
 from sstfill.config import DataContract, ModelConfig, TrainConfig, as_dict
 from sstfill.data.dataset import TileDataset, pooled_normalisation, run_model, split_windows
-from sstfill.device import resolve_device, seed_everything
-from sstfill.errors import InputError, ResultError
+from sstfill.device import seed_everything
+from sstfill.distributed import (SINGLE, Processes, all_sum, all_true, from_environment, gather, process_device,
+                                 process_group, quiet_unless_main, share_buffers, wrap)
+from sstfill.errors import InputError, OutputError, ResultError
 from sstfill.data.scores import FEW_DAYS
-from sstfill.io.output import check_output_path
+from sstfill.io.output import check_output_path, output_path
 from sstfill.io.store import FILL_BY_SPACING, Store, open_store
 from sstfill.model.loss import gaussian_nll, masked_mse, training_loss
 from sstfill.progress import is_interactive, track
+from sstfill.training_state import (load_state, random_state, require_state, restore, run_settings, save_state,
+                                    state_path, training_state)
 
 log = logging.getLogger(__name__)
 
@@ -39,6 +49,7 @@ class TrainResult:
     validation_rmse_k: float
     validation_nll: float
     seconds: float
+    main_process: bool = True  # False in the other processes of a distributed run, which write nothing
 
 
 def _batches(loader: torch.utils.data.DataLoader, device: torch.device):
@@ -47,8 +58,8 @@ def _batches(loader: torch.utils.data.DataLoader, device: torch.device):
 
 
 @torch.no_grad()
-def evaluate_loss(model, loader, device, target_std: float) -> tuple[float, float]:
-    """(validation NLL, validation RMSE in kelvin) over every validation tile."""
+def evaluate_loss(model, loader, device, target_std: float, processes: Processes = SINGLE) -> tuple[float, float]:
+    """(validation NLL, validation RMSE in kelvin) over every validation tile, of every process's share."""
     model.eval()
     nll_sum = sq_sum = weight = 0.0
     for batch in _batches(loader, device):
@@ -57,6 +68,7 @@ def evaluate_loss(model, loader, device, target_std: float) -> tuple[float, floa
         nll_sum += float(gaussian_nll(mean, log_var, batch["target"], batch["loss_mask"])) * n
         sq_sum += float(masked_mse(mean, batch["target"], batch["loss_mask"])) * n
         weight += n
+    nll_sum, sq_sum, weight = all_sum([nll_sum, sq_sum, weight], processes, device)
     return nll_sum / max(weight, 1.0), math.sqrt(sq_sum / max(weight, 1.0)) * target_std
 
 
@@ -86,20 +98,42 @@ def stop_early(epoch: int, best_epoch: int, config: TrainConfig) -> bool:
 
 def train(stores: Sequence[str | Path], out: str | Path, *, config: TrainConfig | None = None,
           model_config: ModelConfig | None = None, device: str = "auto", workers: int = 0,
-          overwrite: bool = False) -> TrainResult:
+          overwrite: bool = False, resume: bool = False) -> TrainResult:
     """Train on one or more stores (from 'sstfill prepare'); write the model file to out.
 
     The best model so far is written to `out` whenever validation improves. Training that
     diverges (a non-finite loss, or a validation RMSE DIVERGED_RMSE_FACTOR times that of the
     filled composite) stops: the best model of the epochs before is kept (with a warning), and
-    without one nothing is written and ResultError is raised."""
+    without one nothing is written and ResultError is raised.
+
+    The training state is written beside `out` at the end of every epoch but the last; on a stop
+    (Ctrl-C, or a stop signal through the CLI) the one of the last completed epoch is kept, and
+    resume=True continues from it with the same stores and settings; it is removed at the end.
+    Under torchrun or srun each process trains on its own share of the tiles; rank 0 alone
+    logs and writes."""
     config = config or TrainConfig()
     model_config = model_config or ModelConfig()
     _check_settings(config, model_config, workers)
-    out = check_output_path(out, stores, overwrite=overwrite)
+    processes = from_environment()
+    out, state_file = _check_outputs(out, stores, overwrite=overwrite, resume=resume)
+    progress = _Progress(state_file, config.epochs)
+    try:
+        return _train(stores, out, config, model_config, device, workers, resume, processes, progress)
+    except KeyboardInterrupt:
+        if processes.is_main:
+            progress.keep()
+        raise
+
+
+def _train(stores: Sequence[str | Path], out: Path, config: TrainConfig, model_config: ModelConfig, device: str,
+           workers: int, resume: bool, processes: Processes, progress: _Progress) -> TrainResult:
+    """train() once its settings and outputs are checked."""
+    state_file = progress.state_file
     started = time.monotonic()
-    seed_everything(config.seed)
-    torch_device = resolve_device(device)
+    quiet_unless_main(processes)
+    # Each process its own dropout; rank 0 (and a single process) exactly as seeded.
+    seed_everything((config.seed + processes.rank) % 2**32)
+    torch_device = process_device(device, processes)
     opened = [open_store(p) for p in stores]
     modes = sorted({str(s.attrs.get("training_mode", "supervised")) for s in opened})
     if len(modes) > 1:
@@ -120,6 +154,10 @@ def train(stores: Sequence[str | Path], out: str | Path, *, config: TrainConfig 
                             training_mode=modes[0],
                             baseline_sigma_px=_baseline_sigma_px(opened), grid_spacing_deg=spacings,
                             variable=str(opened[0].attrs.get("variable_standard_name", "sea_surface_temperature")))
+    settings = run_settings(config, model_config, opened, processes.world_size)
+    saved = load_state(state_file, settings) if resume else None
+    if saved is not None:
+        progress.completed = saved["epoch"]
     model = build_model(model_config, contract).to(torch_device)
     model.set_normalisation(norm.input_mean, norm.input_std, norm.target_mean, norm.target_std)
     n_params = sum(p.numel() for p in model.parameters())
@@ -130,11 +168,13 @@ def train(stores: Sequence[str | Path], out: str | Path, *, config: TrainConfig 
                             target_form=config.target_form)
     val_set = TileDataset(opened, val_windows, tile, norm, random=False, target_form=config.target_form)
     loader_args = {"batch_size": config.batch_size, "num_workers": workers, "pin_memory": torch_device.type == "cuda"}
-    train_loader = torch.utils.data.DataLoader(train_set, shuffle=False, drop_last=False, **loader_args)
-    val_loader = torch.utils.data.DataLoader(val_set, shuffle=False, **loader_args)
+    train_loader = torch.utils.data.DataLoader(train_set, shuffle=False, drop_last=False,
+                                               sampler=_share(train_set, processes), **loader_args)
+    val_loader = torch.utils.data.DataLoader(val_set, shuffle=False, sampler=_share(val_set, processes),
+                                             **loader_args)
 
     optimizer = torch.optim.AdamW(model.parameters(), lr=config.learning_rate, weight_decay=config.weight_decay)
-    steps = config.epochs * math.ceil(len(train_set) / config.batch_size)
+    steps = config.epochs * len(train_loader)
     # OneCycleLR divides by zero when its warm-up is exactly one step (10 steps in all): make it longer there.
     warmup = 0.1 if steps != 10 else 0.15
     scheduler = torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=config.learning_rate, total_steps=steps,
@@ -142,71 +182,164 @@ def train(stores: Sequence[str | Path], out: str | Path, *, config: TrainConfig 
     reference = "the filled composite" if config.target_form == "residual" else "the mean value"
     reference_k = reference_rmse(val_set, norm.target_std)
     best = {"loss": float("inf"), "epoch": 0, "rmse": float("nan"), "state": None}
-    epochs_run = 0
+    first_epoch, seconds_before = 1, 0.0
+    if saved is not None:
+        best = dict(saved["best"])
+        first_epoch, seconds_before = saved["epoch"] + 1, saved["seconds"]
+        log.info("resuming from the end of epoch %d of %d (%s)", saved["epoch"], config.epochs, state_file)
+    elif processes.is_main and state_file.exists():
+        log.warning("removing %s, the training state of an earlier run that was not resumed", state_file)
+        state_file.unlink()
+    epochs_run = first_epoch - 1
     diverged_at = None
+
+    def seconds() -> float:
+        return seconds_before + time.monotonic() - started
 
     def summary(epochs: int) -> dict:
         return {
             "config": as_dict(config), "stores": [str(Path(p).name) for p in stores], "best_epoch": best["epoch"],
             "epochs_run": epochs, "validation_nll": best["loss"], "validation_rmse_k": best["rmse"],
-            "seconds": round(time.monotonic() - started, 1), "device": str(torch_device),
+            "seconds": round(seconds(), 1), "device": str(torch_device),
             "slurm_job_id": os.environ.get("SLURM_JOB_ID", ""), "diverged_at_epoch": diverged_at,
+            "processes": processes.world_size, "resumed_from_epoch": saved["epoch"] if saved is not None else None,
         }
-    for epoch in track(range(1, config.epochs + 1), description="training", log_every_s=float("inf")):
-        model.train()
-        train_set.epoch = epoch
-        epochs_run = epoch
-        total, divergence = _train_epoch(model, train_loader, optimizer, scheduler, torch_device, config)
-        if divergence is None:
-            val_nll, val_rmse = evaluate_loss(model, val_loader, torch_device, norm.target_std)
-            if not (math.isfinite(val_nll) and math.isfinite(val_rmse)):
-                divergence = f"a validation loss of {val_nll}"
-            elif reference_k > 0 and val_rmse > DIVERGED_RMSE_FACTOR * reference_k:
-                divergence = (f"a validation RMSE of {val_rmse:.3g} K, over {DIVERGED_RMSE_FACTOR:g} times the "
-                              f"{reference_k:.3g} K of {reference}")
-        if divergence is not None:
-            diverged_at = epoch
-            _stop_diverged(epoch, divergence, best["epoch"], config)
-            break
-        improved = val_nll < best["loss"]
-        if improved:
-            # clone(): a detached view would share storage with the live weights the optimizer keeps changing
-            best.update(loss=val_nll, epoch=epoch, rmse=val_rmse,
-                        state={k: v.detach().clone() for k, v in model.state_dict().items()})
-            # The best model so far is on disk at once, so a job killed by its time limit still leaves one.
-            save_model(out, model, model_config, contract, summary(epoch))
-        log_line = log.info if not is_interactive() or improved or epoch == config.epochs else log.debug
-        log_line("epoch %d/%d: train NLL %.4f, validation NLL %.4f, RMSE %.4f K%s", epoch, config.epochs,
-                 total / len(train_set), val_nll, val_rmse, " (best)" if improved else "")
-        if stop_early(epoch, best["epoch"], config):
-            log.info("early stopping: no improvement for %d epochs", config.patience)
-            break
-    if best["rmse"] >= reference_k > 0:
-        log.warning("the best model (validation RMSE %.4f K) does no better than %s alone (%.4f K); train longer "
-                    "or on more data before using it", best["rmse"], reference, reference_k)
-    model.load_state_dict(best["state"])
-    seconds = time.monotonic() - started
-    model_id = save_model(out, model, model_config, contract, summary(epochs_run))
-    log.info("wrote %s (best epoch %d, validation RMSE %.4f K, %.0f s)", out, best["epoch"], best["rmse"], seconds)
-    return TrainResult(Path(out), model_id, best["epoch"], epochs_run, best["rmse"], best["loss"], seconds)
+
+    with process_group(processes, torch_device):
+        net = wrap(model, processes, torch_device)
+        if processes.distributed:
+            log.info("each of the %d processes draws %d of the %d tiles of an epoch; a step averages %d tiles",
+                     processes.world_size, len(train_loader.sampler), config.samples_per_epoch,
+                     processes.world_size * config.batch_size)
+        if saved is not None:
+            restore(saved, model, optimizer, scheduler, processes.rank, torch_device, state_file)
+        try:
+            for epoch in _epochs(first_epoch, config.epochs, processes):
+                net.train()
+                train_set.epoch = epoch
+                epochs_run = epoch
+                total, tiles, divergence = _train_epoch(net, train_loader, optimizer, scheduler, torch_device, config,
+                                                        processes)
+                if divergence is None:
+                    share_buffers(model, processes)
+                    val_nll, val_rmse = evaluate_loss(model, val_loader, torch_device, norm.target_std, processes)
+                    if not (math.isfinite(val_nll) and math.isfinite(val_rmse)):
+                        divergence = f"a validation loss of {val_nll}"
+                    elif reference_k > 0 and val_rmse > DIVERGED_RMSE_FACTOR * reference_k:
+                        divergence = (f"a validation RMSE of {val_rmse:.3g} K, over {DIVERGED_RMSE_FACTOR:g} times "
+                                      f"the {reference_k:.3g} K of {reference}")
+                if divergence is not None:
+                    diverged_at = epoch
+                    _stop_diverged(epoch, divergence, best["epoch"], config, warn=processes.is_main)
+                    break
+                improved = val_nll < best["loss"]
+                if improved:
+                    # clone(): a detached view would share storage with the live weights the optimizer keeps changing
+                    best.update(loss=val_nll, epoch=epoch, rmse=val_rmse,
+                                state={k: v.detach().clone() for k, v in model.state_dict().items()})
+                    if processes.is_main:
+                        # The best model so far is on disk at once, so a job killed outright still leaves one.
+                        save_model(out, model, model_config, contract, summary(epoch))
+                finished = epoch == config.epochs or stop_early(epoch, best["epoch"], config)
+                if not finished:
+                    # Before the epoch's log line, which tells a watcher the epoch is over.
+                    progress.pending = training_state(
+                        settings=settings, epoch=epoch, seconds=seconds(), model=model, optimizer=optimizer,
+                        scheduler=scheduler, best=best, random_states=gather(random_state(torch_device), processes))
+                    progress.completed = epoch
+                    if processes.is_main:
+                        save_state(state_file, progress.pending)
+                    progress.pending = None
+                log_line = log.info if not is_interactive() or improved or epoch == config.epochs else log.debug
+                log_line("epoch %d/%d: train NLL %.4f, validation NLL %.4f, RMSE %.4f K%s", epoch, config.epochs,
+                         total / tiles, val_nll, val_rmse, " (best)" if improved else "")
+                if stop_early(epoch, best["epoch"], config):
+                    log.info("early stopping: no improvement for %d epochs", config.patience)
+                    break
+            if best["rmse"] >= reference_k > 0 and processes.is_main:
+                log.warning("the best model (validation RMSE %.4f K) does no better than %s alone (%.4f K); train "
+                            "longer or on more data before using it", best["rmse"], reference, reference_k)
+            model.load_state_dict(best["state"])
+            model_id = save_model(out, model, model_config, contract, summary(epochs_run)) if processes.is_main else ""
+        finally:
+            del net  # DDP holds the process group: release it before the group ends
+    if processes.is_main:
+        state_file.unlink(missing_ok=True)
+    log.info("wrote %s (best epoch %d, validation RMSE %.4f K, %.0f s)", out, best["epoch"], best["rmse"], seconds())
+    return TrainResult(Path(out), model_id, best["epoch"], epochs_run, best["rmse"], best["loss"], seconds(),
+                       processes.is_main)
 
 
-def _train_epoch(model, loader, optimizer, scheduler, device, config: TrainConfig) -> tuple[float, str | None]:
-    """One pass over the training tiles: (loss summed over tiles, None), or stopped at the first
-    non-finite loss, (so far, what was found): a step on it would turn every weight to NaN."""
-    total = 0.0
+def _check_outputs(out: str | Path, stores: Sequence[str | Path], *, overwrite: bool,
+                   resume: bool) -> tuple[Path, Path]:
+    """The model file and the training state beside it, checked before anything is read or written."""
+    state_file = state_path(output_path(out))
+    if resume:
+        require_state(state_file)
+    if not (resume or overwrite) and state_file.is_file() and Path(out).exists():
+        raise OutputError(f"output {out} already exists, with the training state of a stopped run beside it "
+                          f"({state_file}); pass --resume to continue that run, --overwrite to start again, or "
+                          "choose another name")
+    # A resumed run goes on writing the model file of the run it continues.
+    out = check_output_path(out, stores, overwrite=overwrite or resume)
+    check_output_path(state_file, stores, overwrite=True)  # no other run writing it; stale temporaries removed
+    return out, state_file
+
+
+def _share(tiles: TileDataset, processes: Processes) -> list[int] | None:
+    """This process's tiles as a DataLoader sampler; None (the DataLoader's own order) with one process."""
+    return tiles.share(processes.rank, processes.world_size) if processes.distributed else None
+
+
+def _epochs(first: int, last: int, processes: Processes) -> Iterable[int]:
+    epochs = range(first, last + 1)
+    return track(epochs, description="training", log_every_s=float("inf")) if processes.is_main else epochs
+
+
+@dataclass
+class _Progress:
+    """How far a run got, for what a stop keeps: the last epoch whose training state is on disk, and that
+    state while it is being written."""
+
+    state_file: Path
+    epochs: int
+    completed: int = 0
+    pending: dict | None = None
+
+    def keep(self) -> None:
+        """On a stop: the state of the last completed epoch on disk, and one line on how to go on."""
+        if self.pending is not None:  # the stop came while it was being written
+            save_state(self.state_file, self.pending)
+        if self.completed == 0 or not self.state_file.is_file():
+            log.warning("stopped in epoch 1, before any epoch ended: nothing to resume; run the same command again")
+            return
+        log.warning("stopped in epoch %d of %d; to continue from the end of epoch %d (kept in %s), run the same "
+                    "command with --resume: epoch %d starts again from its beginning", self.completed + 1,
+                    self.epochs, self.completed, self.state_file, self.completed + 1)
+
+
+def _train_epoch(model, loader, optimizer, scheduler, device, config: TrainConfig,
+                 processes: Processes = SINGLE) -> tuple[float, int, str | None]:
+    """One pass over the training tiles: (loss summed over tiles, tiles, None), or stopped at the first
+    non-finite loss, (so far, what was found): a step on it would turn every weight to NaN. Over all
+    processes: every process stops where one finds a non-finite loss."""
+    total, tiles = 0.0, 0
     for batch in _batches(loader, device):
         mean, log_var = run_model(model, batch)
         loss = training_loss(mean, log_var, batch["target"], _loss_weight(batch, config.few_days_weight))
-        if not torch.isfinite(loss):
-            return total, f"a training loss of {float(loss)}"
+        if not all_true(bool(torch.isfinite(loss)), processes, device):
+            found = float(loss)
+            return total, tiles, (f"a training loss of {found}" if not math.isfinite(found) else
+                                  "a non-finite training loss in another process")
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
         optimizer.step()
         scheduler.step()
         total += float(loss.detach()) * batch["x"].shape[0]
-    return total, None
+        tiles += batch["x"].shape[0]
+    total, tiles = all_sum([total, tiles], processes, device)
+    return total, int(tiles), None
 
 
 def _check_settings(config: TrainConfig, model_config: ModelConfig, workers: int) -> None:
@@ -220,14 +353,15 @@ def _check_settings(config: TrainConfig, model_config: ModelConfig, workers: int
         raise InputError(f"expected --workers of 0 or more, found {workers!r}; pass 0 to load data in the main process")
 
 
-def _stop_diverged(epoch: int, found: str, best_epoch: int, config: TrainConfig) -> None:
+def _stop_diverged(epoch: int, found: str, best_epoch: int, config: TrainConfig, warn: bool = True) -> None:
     """Training diverged: keep the best model of the epochs before (warn), or refuse when there is none."""
     advice = f"lower --learning-rate (this run: {config.learning_rate:g}; the default is 1e-3)"
     if best_epoch == 0:
         raise ResultError(f"expected training to converge, found {found} in epoch {epoch}; no model was written; "
                           f"{advice}")
-    log.warning("training diverged in epoch %d (%s); keeping the best model, from epoch %d; to train further, %s",
-                epoch, found, best_epoch, advice)
+    if warn:
+        log.warning("training diverged in epoch %d (%s); keeping the best model, from epoch %d; to train further, %s",
+                    epoch, found, best_epoch, advice)
 
 
 def _loss_weight(batch: dict[str, torch.Tensor], few_days_weight: float) -> torch.Tensor:

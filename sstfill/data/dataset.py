@@ -135,6 +135,16 @@ class TileDataset(torch.utils.data.Dataset):
     def __len__(self) -> int:
         return self.samples if self.random else len(self.fixed)
 
+    def share(self, rank: int, processes: int) -> list[int]:
+        """The items one of several training processes takes: every processes-th, from its rank.
+
+        Random tiles: each process draws ceil(samples / processes) tiles, its own (an item is a
+        function of seed, epoch and index), together those one process would draw, and up to
+        processes - 1 more, so that all take the same number of steps. Fixed tiles: each once."""
+        if self.random:
+            return list(range(rank, processes * -(-self.samples // processes), processes))
+        return list(range(rank, len(self.fixed), processes))
+
     def _random_item(self, index: int) -> tuple[Window, Tile, tuple[bool, bool]]:
         rng = np.random.default_rng([self.seed, self.epoch, index])
         window = self.windows[rng.choice(len(self.windows), p=self.window_p)]

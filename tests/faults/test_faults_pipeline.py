@@ -50,3 +50,14 @@ def test_exit_codes_are_documented():
     text = " ".join(run.stdout.split())
     for fragment in ("Exit status: 0", "1 bad input", "2 a usage error", "130 interrupted", "143: SIGTERM"):
         assert fragment in text
+
+
+def test_train_json_summary(tiny_model, out_dir):
+    store = tiny_model.parent / "store.nc"  # left by the tiny_model fixture
+    run = sstfill("train", store, "--out", out_dir / "m.pt", "--device", "cpu", "--epochs", "1", "--samples-per-epoch",
+                  "4", "--batch-size", "4", "--embed-dim", "16", "--depth", "1", "--tile-size", "32", "--json", "-q")
+    assert_ok(run)
+    summary = json.loads(run.stdout)
+    assert summary["command"] == "train" and summary["output"] == str((out_dir / "m.pt").resolve())
+    assert summary["epochs_run"] == 1 and summary["model_id"].startswith("m-")
+    assert "INFO" not in run.stderr
