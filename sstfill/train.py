@@ -218,8 +218,10 @@ def _train(stores: Sequence[str | Path], out: Path, config: TrainConfig, model_c
                 net.train()
                 train_set.epoch = epoch
                 epochs_run = epoch
+                epoch_started = time.monotonic()
                 total, tiles, divergence = _train_epoch(net, train_loader, optimizer, scheduler, torch_device, config,
                                                         processes)
+                epoch_seconds = time.monotonic() - epoch_started
                 if divergence is None:
                     share_buffers(model, processes)
                     val_nll, val_rmse = evaluate_loss(model, val_loader, torch_device, norm.target_std, processes)
@@ -251,8 +253,10 @@ def _train(stores: Sequence[str | Path], out: Path, config: TrainConfig, model_c
                         save_state(state_file, progress.pending)
                     progress.pending = None
                 log_line = log.info if not is_interactive() or improved or epoch == config.epochs else log.debug
-                log_line("epoch %d/%d: train NLL %.4f, validation NLL %.4f, RMSE %.4f K%s", epoch, config.epochs,
-                         total / tiles, val_nll, val_rmse, " (best)" if improved else "")
+                log_line("epoch %d/%d: train NLL %.4f, validation NLL %.4f, RMSE %.4f K, %s%s", epoch, config.epochs,
+                         total / tiles, val_nll, val_rmse,
+                         throughput(tiles, epoch_seconds, tile, contract.months_per_window * contract.max_days),
+                         " (best)" if improved else "")
                 if stop_early(epoch, best["epoch"], config):
                     log.info("early stopping: no improvement for %d epochs", config.patience)
                     break
@@ -268,6 +272,13 @@ def _train(stores: Sequence[str | Path], out: Path, config: TrainConfig, model_c
     log.info("wrote %s (best epoch %d, validation RMSE %.4f K, %.0f s)", out, best["epoch"], best["rmse"], seconds())
     return TrainResult(Path(out), model_id, best["epoch"], epochs_run, best["rmse"], best["loss"], seconds(),
                        processes.is_main)
+
+
+def throughput(tiles: int, seconds: float, tile_size: int, days: int) -> str:
+    """Training speed for the epoch's log line: tiles per second and pixel-days (tiles x tile_size^2 x
+    day slots of a window) per second, comparable across tile sizes and window lengths."""
+    per_second = tiles / max(seconds, 1e-9)
+    return f"{per_second:.1f} tiles/s, {per_second * tile_size ** 2 * days / 1e6:.2f} M pixel-days/s"
 
 
 def _check_outputs(out: str | Path, stores: Sequence[str | Path], *, overwrite: bool,

@@ -25,7 +25,7 @@ def model_normalisation(model: torch.nn.Module) -> Normalisation:
     return Normalisation(float(model.input_mean), float(model.input_std), float(model.target_mean), float(model.target_std))
 
 
-@torch.no_grad()
+@torch.inference_mode()  # no autograd bookkeeping at all, unlike no_grad
 def predict_window(loaded: LoadedModel, fields: list[MonthFields], land: np.ndarray, months, tiles: list[Tile], *,
                    periodic_x: bool, device: torch.device, batch_size: int = 8,
                    advance: Callable[[int], None] = lambda n: None) -> tuple[np.ndarray, np.ndarray]:

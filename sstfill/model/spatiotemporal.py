@@ -135,9 +135,8 @@ class SpatioTemporalModel(nn.Module):
         padded_days = F.pad(padded_days, (0, pad_d), value=True)
         land = F.pad(land, (0, pad_w, 0, pad_h), value=True)
 
-        features = self.encoder.daily_features(x, missing)
-        if self.structure is not None:
-            features = torch.cat((features, self._structure(baseline, land, m, days + pad_d)), dim=1)
+        structure = None if self.structure is None else self._structure(baseline, land, m, days + pad_d)
+        features = self.encoder.daily_features(x, missing, structure)
         tokens, grid = self.encoder.embed(features)
         skip = None if self.pixels is None else self.pixels(features, ~padded_days.reshape(b, m, -1))
         monthly = self.temporal(tokens, grid, padded_days, month_of_year)  # (B, M, H'*W', D)

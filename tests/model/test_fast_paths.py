@@ -1,0 +1,57 @@
+"""The fast forms of the fixed encoder parts give what their plain definitions give."""
+
+import torch
+import torch.nn.functional as F
+
+from sstfill.model import PixelPath, VideoEncoder
+from sstfill.model.encoder import DailyNeighbourhood
+
+
+def _normalised_convolution(values, valid, sigma):
+    """Per day: Gaussian-weighted mean of the valid values (0 where the weight is below 1e-3) and the weight,
+    by two zero-padded one-dimensional convolutions."""
+    radius = max(1, int(torch.tensor(2.5 * sigma).ceil()))
+    kernel = torch.exp(-0.5 * (torch.arange(-radius, radius + 1.0) / sigma) ** 2)
+    kernel = kernel / kernel.sum()
+    b, _, t, h, w = values.shape
+    planes = torch.cat((values, valid), dim=1).reshape(b * 2 * t, 1, h, w)
+    smooth = F.conv2d(planes, kernel.view(1, 1, 1, -1), padding=(0, radius))
+    smooth = F.conv2d(smooth, kernel.view(1, 1, -1, 1), padding=(radius, 0)).reshape(b, 2, t, h, w)
+    weight = smooth[:, 1]
+    return torch.where(weight > 1e-3, smooth[:, 0] / weight.clamp_min(1e-3), 0.0), weight
+
+
+def test_daily_neighbourhood_is_a_normalised_gaussian_convolution_of_each_day():
+    torch.manual_seed(0)
+    valid = (torch.rand(2, 1, 3, 13, 40) < 0.4).float()  # not square, wider than the widest kernel
+    values = torch.randn(valid.shape) * valid
+    out = DailyNeighbourhood((2.0, 6.0))(values, valid)
+    assert out.shape == (2, 4, 3, 13, 40)
+    for i, sigma in enumerate((2.0, 6.0)):
+        mean, weight = _normalised_convolution(values, valid, sigma)
+        torch.testing.assert_close(out[:, 2 * i], mean, atol=1e-5, rtol=1e-5)
+        torch.testing.assert_close(out[:, 2 * i + 1], weight, atol=1e-6, rtol=1e-5)
+
+
+def test_daily_features_hold_value_validity_neighbourhood_and_extra_channels_in_order():
+    torch.manual_seed(1)
+    encoder = VideoEncoder((1, 4, 4), embed_dim=8, dropout=0.0, extra_channels=3)
+    x = torch.randn(2, 1, 5, 8, 12)
+    mask = torch.rand(x.shape) < 0.5
+    extra = torch.randn(2, 3, 1, 8, 12).expand(-1, -1, 5, -1, -1)
+    features = encoder.daily_features(x, mask, extra)
+    x_valid, valid = torch.where(mask, 0.0, x), (~mask).float()
+    expected = torch.cat((x_valid, valid, encoder.neighbourhood(x_valid, valid), extra), dim=1)
+    assert features.shape == (2, encoder.in_channels, 5, 8, 12)
+    assert torch.equal(features, expected)
+
+
+def test_pixel_path_applies_its_pointwise_convolutions():
+    torch.manual_seed(2)
+    path = PixelPath(in_channels=6, channels=5)
+    features = torch.randn(2, 6, 2 * 4, 3, 7)
+    real = torch.tensor([[True, True, True, False], [True, True, False, False]]).expand(2, 2, 4)
+    weight = real.float().reshape(2, 1, 2, 4, 1, 1)
+    daily = path.mlp(features).reshape(2, 5, 2, 4, 3, 7)  # the Conv3d modules themselves
+    expected = ((daily * weight).sum(dim=3) / weight.sum(dim=3)).transpose(1, 2).reshape(4, 5, 3, 7)
+    torch.testing.assert_close(path(features, real), expected, atol=1e-5, rtol=1e-5)
