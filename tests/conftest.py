@@ -15,19 +15,25 @@ def small_region(tmp_path_factory):
 
 
 @pytest.fixture(scope="session")
-def tiny_model(small_region, tmp_path_factory):
+def store(small_region, tmp_path_factory):
+    """A supervised training store of small_region (tests must not change it: copy it first)."""
+    from sstfill.prepare import prepare
+
+    daily, truth = small_region
+    return prepare([daily], [truth], tmp_path_factory.mktemp("store") / "store.nc")
+
+
+@pytest.fixture(scope="session")
+def tiny_model(store, tmp_path_factory):
     """A model file trained for one tiny epoch on small_region (tiles of 32): fast, not accurate.
 
     Tests that reconstruct use it instead of the bundled default model, so they do not
     depend on that file or on its training.
     """
     from sstfill.config import ModelConfig, TrainConfig
-    from sstfill.prepare import prepare
     from sstfill.train import train
 
     root = tmp_path_factory.mktemp("tiny_model")
-    daily, truth = small_region
-    store = prepare([daily], [truth], root / "store.nc")
     config = TrainConfig(epochs=1, samples_per_epoch=4, batch_size=4, tile_size=32)
     train([store], root / "tiny.pt", config=config, model_config=ModelConfig(embed_dim=16, hidden=16, depth=1),
           device="cpu")

@@ -61,14 +61,6 @@ def test_the_refusal_names_the_command_line_option():
         ModelConfig(embed_dim=30)
 
 
-@pytest.fixture(scope="module")
-def store(small_region, tmp_path_factory):
-    from sstfill.prepare import prepare
-
-    daily, truth = small_region
-    return prepare([daily], [truth], tmp_path_factory.mktemp("store") / "store.nc")
-
-
 def test_a_schedule_of_ten_steps_trains(store, tmp_path):
     # OneCycleLR divides by zero when a tenth of the steps is exactly one.
     config = TrainConfig(epochs=10, samples_per_epoch=4, batch_size=4, tile_size=32)

@@ -6,7 +6,6 @@ import os
 import re
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 import torch
@@ -21,14 +20,6 @@ from sstfill.io.store import open_store
 QUICK = ["--device", "cpu", "--epochs", "3", "--samples-per-epoch", "8", "--embed-dim", "16", "--depth", "1",
          "--tile-size", "32"]
 EPOCH_LINE = re.compile(r"epoch (\d+)/\d+: train NLL (\S+), validation NLL (\S+), RMSE (\S+) K")
-
-
-@pytest.fixture(scope="module")
-def store(small_region, tmp_path_factory) -> Path:
-    daily, truth = small_region
-    path = tmp_path_factory.mktemp("ddp_store") / "store.nc"
-    assert_ok(sstfill("prepare", daily, "--target", truth, "--out", path))
-    return path
 
 
 def torchrun(processes: int, *args) -> Run:

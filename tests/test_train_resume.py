@@ -30,14 +30,6 @@ QUICK = ["--device", "cpu", "--epochs", "4", "--samples-per-epoch", "8", "--batc
          "--depth", "1", "--tile-size", "32"]
 
 
-@pytest.fixture(scope="module")
-def store(small_region, tmp_path_factory) -> Path:
-    daily, truth = small_region
-    path = tmp_path_factory.mktemp("resume_store") / "store.nc"
-    assert_ok(sstfill("prepare", daily, "--target", truth, "--out", path))
-    return path
-
-
 @pytest.fixture
 def out_dir(tmp_path) -> Path:
     directory = tmp_path / "out"

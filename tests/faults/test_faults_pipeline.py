@@ -52,8 +52,7 @@ def test_exit_codes_are_documented():
         assert fragment in text
 
 
-def test_train_json_summary(tiny_model, out_dir):
-    store = tiny_model.parent / "store.nc"  # left by the tiny_model fixture
+def test_train_json_summary(store, out_dir):
     run = sstfill("train", store, "--out", out_dir / "m.pt", "--device", "cpu", "--epochs", "1", "--samples-per-epoch",
                   "4", "--batch-size", "4", "--embed-dim", "16", "--depth", "1", "--tile-size", "32", "--json", "-q")
     assert_ok(run)

@@ -19,14 +19,6 @@ QUICK = ["--device", "cpu", "--epochs", "1", "--samples-per-epoch", "4", "--batc
          "--depth", "1", "--tile-size", "32"]
 
 
-@pytest.fixture(scope="session")
-def store(small_region, tmp_path_factory) -> Path:
-    daily, truth = small_region
-    path = tmp_path_factory.mktemp("train_store") / "store.nc"
-    assert_ok(sstfill("prepare", daily, "--target", truth, "--out", path))
-    return path
-
-
 def train(store: Path, out_dir: Path, *options) -> Run:
     """sstfill train on the quick settings; later options win over QUICK's."""
     return sstfill("train", store, "--out", out_dir / "model.pt", *QUICK, *options)
