@@ -30,10 +30,18 @@ class DailyNeighbourhood(nn.Module):
             kernel = torch.exp(-0.5 * (offsets / sigma) ** 2)
             self.register_buffer(f"kernel_{i}", kernel / kernel.sum(), persistent=False)
         self.n_scales = len(sigmas_px)
+        self._bands: dict[tuple, Tensor] = {}  # (scale, size, device, dtype) -> banded matrix: tiles repeat sizes
 
     @property
     def channels(self) -> int:
         return 2 * self.n_scales
+
+    def _band(self, scale: int, n: int, like: Tensor) -> Tensor:
+        key = (scale, n, like.device, like.dtype)
+        if key not in self._bands:
+            with torch.inference_mode(False):  # a cached tensor made under inference_mode would be refused in training
+                self._bands[key] = _gaussian_band(getattr(self, f"kernel_{scale}").to(like.dtype), n)
+        return self._bands[key]
 
     def forward(self, values: Tensor, valid: Tensor, out: Tensor | None = None) -> Tensor:
         """values, valid (B, 1, T, H, W) with values zero where not valid -> (B, 2 * scales, T, H, W),
@@ -43,10 +51,9 @@ class DailyNeighbourhood(nn.Module):
             out = values.new_empty(b, self.channels, t, h, w)
         planes = torch.stack((values[:, 0], valid[:, 0]), dim=1)  # (B, 2, T, H, W)
         for i in range(self.n_scales):
-            kernel = getattr(self, f"kernel_{i}")
             # The separable Gaussian (zero beyond the edges) as products with banded matrices: on CPU a
             # matrix product runs several times faster than a one-channel conv2d.
-            smooth = _gaussian_band(kernel, h) @ planes @ _gaussian_band(kernel, w).T
+            smooth = self._band(i, h, planes) @ planes @ self._band(i, w, planes).T
             weight = smooth[:, 1]
             mean = torch.where(weight > 1e-3, smooth[:, 0] / weight.clamp_min(1e-3), torch.zeros_like(weight))
             out[:, 2 * i] = mean
@@ -166,13 +173,17 @@ class PixelPath(nn.Module):
 
     def forward(self, features: Tensor, real_days: Tensor) -> Tensor:
         """features (B, C, M*D, H, W); real_days (B, M, D) bool -> (B*M, channels, H, W)."""
-        b, _, _, h, w = features.shape
+        b, c, _, h, w = features.shape
         m, d = real_days.shape[1:]
-        weight = real_days.to(features.dtype).reshape(b, m, d, 1, 1, 1)
-        # The 1x1x1 convolutions as matrix products over channels-last pixels: on CPU several times faster.
         first, second = self.mlp[0], self.mlp[2]
-        daily = features.movedim(1, -1)  # (B, T, H, W, C)
-        daily = F.linear(self.mlp[1](F.linear(daily, first.weight.flatten(1), first.bias)), second.weight.flatten(1),
-                         second.bias).reshape(b, m, d, h, w, self.channels)
-        monthly = (daily * weight).sum(dim=2) / weight.sum(dim=2).clamp_min(1.0)  # (B, M, H, W, channels)
-        return monthly.movedim(-1, 2).reshape(b * m, self.channels, h, w)
+        # The 1x1x1 convolutions as matrix products over channels-last pixels (on CPU several times faster),
+        # and the second one after the mean over days: it is linear, so the result is the same for a
+        # fraction of the work. A month with no real day gives 0, as the mean of no days times any layer.
+        pixels = features.movedim(1, -1).reshape(-1, c)  # (B*T*H*W, C)
+        hidden = self.mlp[1](torch.addmm(first.bias, pixels, first.weight.flatten(1).T))
+        days = real_days.to(features.dtype)
+        count = days.sum(-1, keepdim=True)
+        share = (days / count.clamp_min(1.0)).reshape(b * m, 1, d)
+        mean = torch.bmm(share, hidden.reshape(b * m, d, h * w * self.channels)).reshape(b * m, h * w, self.channels)
+        monthly = F.linear(mean, second.weight.flatten(1)) + second.bias * (count / count.clamp_min(1.0)).reshape(b * m, 1, 1)
+        return monthly.transpose(1, 2).reshape(b * m, self.channels, h, w)

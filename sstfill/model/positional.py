@@ -68,10 +68,15 @@ class SpatialPositionalEncoding2D(nn.Module):
         if embed_dim % 4:
             raise ValueError(f"embed_dim must be divisible by 4 for a 2-D sinusoid, got {embed_dim}")
         self.embed_dim = embed_dim
+        self._tables: dict[tuple, Tensor] = {}  # (height, width, device) -> table: tiles repeat sizes
 
     def forward(self, height: int, width: int, device: torch.device | None = None) -> Tensor:
         """Return the (height * width, embed_dim) encoding, row-major like the patch tokens."""
-        half = self.embed_dim // 2
-        rows = sinusoid_table(height, half)[:, None, :].expand(height, width, half)
-        cols = sinusoid_table(width, half)[None, :, :].expand(height, width, half)
-        return torch.cat((rows, cols), dim=-1).reshape(height * width, self.embed_dim).to(device)
+        key = (height, width, device)
+        if key not in self._tables:
+            half = self.embed_dim // 2
+            with torch.inference_mode(False):  # a cached tensor made under inference_mode would be refused in training
+                rows = sinusoid_table(height, half)[:, None, :].expand(height, width, half)
+                cols = sinusoid_table(width, half)[None, :, :].expand(height, width, half)
+                self._tables[key] = torch.cat((rows, cols), dim=-1).reshape(height * width, self.embed_dim).to(device)
+        return self._tables[key]
