@@ -6,7 +6,7 @@ does not learn to undo a poor fill at pixels never observed in the month, so the
 sigma matters there. This draws generated regions (by default those the bundled model
 trains on: seed 2026, as scripts/train_default_model.py draws them), fills each month's
 composite from several first sigmas, and prints the RMSE against the true monthly mean at
-the never-observed ocean pixels, per grid spacing, beside data.baseline.fill_sigma_px:
+the never-observed ocean pixels, per grid spacing, beside config.fill_sigma_px:
 
     python benchmarks/fill_sigma.py --regions 96
 """
@@ -19,7 +19,8 @@ from collections import defaultdict
 
 import numpy as np
 
-from sstfill.data.baseline import composite, fill_gaps, fill_sigma_px
+from sstfill.config import fill_sigma_px
+from sstfill.data.baseline import composite, fill_gaps
 from sstfill.testing import random_ocean_region, synthetic_sst
 
 SIGMAS_PX = (1.0, 1.5, 2.0, 3.0, 4.0, 6.0, 8.0, 12.0)

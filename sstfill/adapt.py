@@ -46,7 +46,7 @@ from sstfill.data.predict import model_normalisation, read_month
 from sstfill.data.scores import FEW_DAYS
 from sstfill.data.tiling import Tile, extract
 from sstfill.data.withhold import MIN_HIDDEN_DAYS, hide_days, hide_unseen_elsewhere, withheld_days_mean
-from sstfill.io.read import DailyInput
+from sstfill.io.daily import DailyInput
 from sstfill.model.loss import masked_mse
 from sstfill.progress import progress
 

@@ -23,7 +23,7 @@ from sstfill.data.months import Month, MonthFields
 from sstfill.data.predict import predict_window, read_month
 from sstfill.data.tiling import Tile, tile_mask
 from sstfill.data.withhold import Withheld, withhold
-from sstfill.io.read import DailyInput
+from sstfill.io.daily import DailyInput
 
 log = logging.getLogger(__name__)
 

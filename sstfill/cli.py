@@ -260,7 +260,8 @@ def evaluate(
     quiet: Quiet = False,
 ) -> None:
     """Score a reconstruction against a reference: RMSE, MAE and bias over ocean."""
-    from sstfill.evaluate import evaluate as run, render_table
+    from sstfill.evaluate import evaluate as run
+    from sstfill.tables import render_table
 
     _begin(verbose, quiet)
 

@@ -82,6 +82,24 @@ class ModelConfig:
                  self.baseline_structure, "use the default (true)")
 
 
+def fill_sigma_px(dy_deg: float, dx_deg: float) -> tuple[float, float]:
+    """The sigmas (pixels along y, x) that gap filling starts from on a grid of these steps:
+    what DataContract.baseline_sigma_px = None stands for.
+
+    On square cells, sqrt(1 degree / spacing): 1 px at 1 degree, 2 px at 0.25 degree and
+    4.5 px at 0.05 degree. The model does not learn to undo a poor fill at never-observed
+    pixels, so the fill itself must suit the grid; the measurements behind the rule are in
+    docs/research.md ("The first width of the gap fill"). On non-square cells the fill is
+    as wide in degrees along both axes, sqrt(spacing) with spacing the geometric mean of the
+    steps. A step of 0 (a single row or column) takes the other; 2 px when both are unknown.
+    """
+    steps = [step for step in (dy_deg, dx_deg) if step > 0]
+    if not steps:
+        return 2.0, 2.0
+    width = math.sqrt(math.sqrt(math.prod(steps)) if len(steps) == 2 else steps[0])
+    return (width / dy_deg if dy_deg > 0 else width / dx_deg, width / dx_deg if dx_deg > 0 else width / dy_deg)
+
+
 @dataclass
 class DataContract:
     """What a model expects of its input and what its output means; saved in the model file."""
@@ -115,8 +133,6 @@ class DataContract:
 
     def fill_sigma_px(self, grid_steps_deg: tuple[float, float]) -> tuple[float, float]:
         """The sigmas (pixels along y, x) the baseline's gap fill starts from, on an input of these grid steps."""
-        from sstfill.data.baseline import fill_sigma_px
-
         if self.baseline_sigma_px is None:
             return fill_sigma_px(*grid_steps_deg)
         return float(self.baseline_sigma_px), float(self.baseline_sigma_px)

@@ -30,7 +30,8 @@ from sstfill.data.baseline import composite, fill_gaps
 from sstfill.data.months import group_months, month_labels, monthly_means
 from sstfill.data.scores import MethodScore
 from sstfill.errors import InputError
-from sstfill.io.read import grid_text, open_daily, open_monthly, same_grid
+from sstfill.io.grid import grid_text, same_grid
+from sstfill.io.read import open_daily, open_monthly
 from sstfill.io.validate import check_valid_data
 
 log = logging.getLogger(__name__)
@@ -190,29 +191,3 @@ def _run_dineof(label: str, days: np.ndarray, ocean: np.ndarray, periodic_x: boo
     log.info("DINEOF %s: %d modes%s, %d x %d matrix, %.1f s", label, result.modes, cv, *result.matrix_shape,
              result.seconds)
     return {label: monthly}
-
-
-def render_table(report: dict):
-    """A rich Table: one row per method and pixel group."""
-    from rich.table import Table
-
-    table = Table(title=f"{Path(report['reconstruction']).name} vs {Path(report['reference']).name} (kelvin, ocean pixels)")
-    for column in ("method", "pixels", "n", "RMSE", "MAE", "bias", "±1σ", "±2σ"):
-        table.add_column(column, justify="left" if column in ("method", "pixels") else "right", no_wrap=True)
-
-    def fmt(value, spec=".4f"):
-        return "–" if value is None else format(value, spec)
-
-    for name, score in report["methods"].items():
-        groups = [("all", score["overall"]), ("< 5 days", score["fewer_than_5_days"])]
-        groups += [(f"{k} days", v) for k, v in score["by_valid_days"].items()]
-        groups += [(month, v) for month, v in score["per_month"].items()]
-        for label, stats in groups:
-            if not stats["n"] and label != "all":
-                continue
-            table.add_row(name, label, str(stats["n"]), fmt(stats["rmse"]), fmt(stats["mae"]), fmt(stats["bias"], "+.4f"),
-                          fmt(stats.get("within_1sigma"), ".1%"), fmt(stats.get("within_2sigma"), ".1%"))
-        if score["coverage"] is not None and score["coverage"] < 1:
-            table.add_row(name, f"left empty: {1 - score['coverage']:.1%} of ocean", "", "", "", "", "", "")
-        table.add_section()
-    return table

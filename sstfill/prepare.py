@@ -12,16 +12,17 @@ import numpy as np
 import xarray as xr
 
 from sstfill import __version__
-from sstfill.data.baseline import fill_sigma_px, monthly_baseline
+from sstfill.data.baseline import monthly_baseline
 from sstfill.data.months import (MAX_DAYS, MonthFields, group_months, load_month, month_labels, monthly_means,
                                  padded_days_mask, select_months)
 from sstfill.data.withhold import hide_days
-from sstfill.config import check_seed
+from sstfill.config import check_seed, fill_sigma_px
 from sstfill.errors import InputError
 from sstfill.io.files import expand_paths
+from sstfill.io.grid import grid_text, same_grid
 from sstfill.io.land import land_file, resolve_land
 from sstfill.io.output import atomic_output, check_output_path
-from sstfill.io.read import grid_text, open_daily, open_monthly, same_grid
+from sstfill.io.read import open_daily, open_monthly
 from sstfill.io.store import FILL_BY_SPACING, StoreWriter
 from sstfill.io.validate import check_valid_data
 from sstfill.memory import check_fits

@@ -5,7 +5,8 @@ import warnings
 import numpy as np
 import pytest
 
-from sstfill.data.baseline import composite, fill_gaps, fill_sigma_px, monthly_baseline
+from sstfill.config import fill_sigma_px
+from sstfill.data.baseline import composite, fill_gaps, monthly_baseline
 
 NAN = np.nan
 

@@ -10,7 +10,8 @@ from sstfill.baselines import dineof as dineof_module
 from sstfill.cli import app
 from sstfill.errors import InputError
 from sstfill.data.scores import ErrorStats, MethodScore
-from sstfill.evaluate import evaluate, render_table
+from sstfill.evaluate import evaluate
+from sstfill.tables import render_table
 
 
 def monthly(values, name="sst", nobs=None, sigma=None):

@@ -1,4 +1,4 @@
-"""Every input form the README accepts, reconstructed through the CLI with a tiny model.
+"""Every input form docs/io.md accepts, reconstructed through the CLI with a tiny model.
 
 The inputs are the files users hold (GHRSST L3 per-day files, ERA5-like cubes, CMIP tos in
 non-standard calendars, global and date-line-crossing grids), written by sstfill.testing from
@@ -18,9 +18,10 @@ from typer.testing import CliRunner
 from sstfill.checkpoint import LoadedModel
 from sstfill.cli import app
 from sstfill.config import DataContract, ModelConfig
-from sstfill.data.coastline import land_mask
 from sstfill.errors import InputError
-from sstfill.io.read import DailyInput, open_daily
+from sstfill.io.coastline import land_mask
+from sstfill.io.daily import DailyInput
+from sstfill.io.read import open_daily
 from sstfill.testing import make_grid, synthetic_sst, write_cmip_tos, write_era5_like, write_ghrsst_l3, write_netcdf
 
 runner = CliRunner()

@@ -9,7 +9,8 @@ import xarray as xr
 
 from sstfill.errors import InputError
 from sstfill.io.files import expand_paths
-from sstfill.io.read import is_global_longitude, open_daily, open_monthly
+from sstfill.io.grid import is_global_longitude
+from sstfill.io.read import open_daily, open_monthly
 from sstfill.io.validate import check_valid_data
 
 

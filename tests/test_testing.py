@@ -10,7 +10,7 @@ import xarray as xr
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from sstfill.data.coastline import land_mask
+from sstfill.io.coastline import land_mask
 from sstfill.testing import (FREEZING_K, GeneratorStatistics, make_grid, random_ocean_region, random_statistics,
                              synthetic_sst, write_netcdf)
 from sstfill.testing.statistics import (ACCEPTABLE_NOISE_RATIO, CLOUD_DETAIL, PIXEL_NOISE_K, RANDOM_FACTORS,

@@ -5,7 +5,7 @@ correction to this baseline, so the baseline must exist at every ocean pixel, be
 where it was filled, and keep the observed monthly mean exactly where there was one.
 Filling is a normalised convolution, Gaussian(sum of valid values) / Gaussian(valid
 weight), with sigma doubled each pass until every ocean pixel has a value; the first sigma
-depends on the grid spacing (fill_sigma_px).
+depends on the grid spacing (sstfill.config.fill_sigma_px).
 """
 
 import math
@@ -20,23 +20,6 @@ MAX_FINE_SIGMA = 8.0
 """Above this sigma (pixels) a pass filters a block-summed coarse grid instead, so that
 kernels stay at most 2 * TRUNCATE * MAX_FINE_SIGMA + 1 taps and a pass costs O(H * W)
 whatever the size of the gap."""
-
-
-def fill_sigma_px(dy_deg: float, dx_deg: float) -> tuple[float, float]:
-    """The sigmas (pixels along y, x) that gap filling starts from on a grid of these steps.
-
-    On square cells, sqrt(1 degree / spacing): 1 px at 1 degree, 2 px at 0.25 degree and
-    4.5 px at 0.05 degree. The model does not learn to undo a poor fill at never-observed
-    pixels, so the fill itself must suit the grid; the measurements behind the rule are in
-    docs/research.md ("The first width of the gap fill"). On non-square cells the fill is
-    as wide in degrees along both axes, sqrt(spacing) with spacing the geometric mean of the
-    steps. A step of 0 (a single row or column) takes the other; 2 px when both are unknown.
-    """
-    steps = [step for step in (dy_deg, dx_deg) if step > 0]
-    if not steps:
-        return 2.0, 2.0
-    width = math.sqrt(math.sqrt(math.prod(steps)) if len(steps) == 2 else steps[0])
-    return (width / dy_deg if dy_deg > 0 else width / dx_deg, width / dx_deg if dx_deg > 0 else width / dy_deg)
 
 
 def composite(days: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

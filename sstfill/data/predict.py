@@ -16,8 +16,8 @@ from sstfill.data.dataset import Normalisation, model_reference, run_model, wind
 from sstfill.data.months import Month, MonthFields, load_month, month_of_year, padded_days_mask
 from sstfill.data.tiling import Stitcher, Tile, blend_weights, extract
 from sstfill.errors import InputError
+from sstfill.io.daily import DailyInput
 from sstfill.io.files import one_line
-from sstfill.io.read import DailyInput
 
 
 def model_normalisation(model: torch.nn.Module) -> Normalisation:

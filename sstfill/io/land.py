@@ -18,15 +18,20 @@ import logging
 from pathlib import Path
 
 import numpy as np
+import xarray as xr
 
-from sstfill.data.coastline import land_mask as coastline_land
 from sstfill.errors import InputError
+from sstfill.io.coastline import land_mask as coastline_land
+from sstfill.io.daily import DailyInput
 from sstfill.io.files import open_dataset
-from sstfill.io.read import DailyInput, first_map, land_from_mask_variable, map_axes
+from sstfill.io.grid import map_axes
 
 log = logging.getLogger(__name__)
 
 COASTLINE = "coastline"
+LAND_MASK_NAMES = ("land_mask", "lsm", "landmask", "LSM", "sftlf")
+LAND_STANDARD_NAMES = ("land_binary_mask", "land_area_fraction")
+SEA_STANDARD_NAMES = ("sea_binary_mask", "sea_area_fraction")
 
 
 def read_land_mask(path: str | Path, lat: np.ndarray, lon: np.ndarray) -> np.ndarray:
@@ -80,6 +85,53 @@ def _positions(mask_coord: np.ndarray, coord: np.ndarray, period: float | None =
     if period:
         gap = np.minimum(gap, period - gap)
     return index if np.all(gap <= 1e-4) else None
+
+
+def land_from_mask_variable(ds: xr.Dataset) -> np.ndarray | None:
+    """A land mask carried by the file, True on land, or None.
+
+    A variable named land_mask, lsm, landmask or sftlf, or with standard_name land_binary_mask,
+    land_area_fraction, sea_binary_mask or sea_area_fraction: 0/1 or a fraction (percent when
+    its units say %); land where the land fraction exceeds one half. Else the "land" bit of
+    a CF flags variable (flag_masks and flag_meanings, as GHRSST's l2p_flags). A mask with a
+    time dimension (ERA5's lsm, l2p_flags) is read at its first time.
+    """
+    for name, var in ds.data_vars.items():
+        standard_name = var.attrs.get("standard_name")
+        if str(name) not in LAND_MASK_NAMES and standard_name not in LAND_STANDARD_NAMES + SEA_STANDARD_NAMES:
+            continue
+        values = first_map(ds, var)
+        if values is None:
+            continue
+        if str(var.attrs.get("units", "")).strip() in ("%", "percent"):
+            values = values / 100.0
+        if standard_name in SEA_STANDARD_NAMES:
+            values = 1.0 - values
+        log.info("land from the mask variable %r in the input", str(name))
+        return np.nan_to_num(values, nan=1.0) > 0.5
+    for name, var in ds.data_vars.items():  # CF flags with a land bit, as GHRSST's l2p_flags
+        meanings = str(var.attrs.get("flag_meanings", "")).split()
+        masks = np.atleast_1d(var.attrs.get("flag_masks", []))
+        if "land" not in meanings or len(masks) != len(meanings):
+            continue
+        values = first_map(ds, var)
+        if values is None:
+            continue
+        log.info("land from the 'land' bit of the flags variable %r in the input", str(name))
+        return (np.nan_to_num(values, nan=0.0).astype(np.int64) & int(masks[meanings.index("land")])) != 0
+    return None
+
+
+def first_map(ds: xr.Dataset, var: xr.DataArray) -> np.ndarray | None:
+    """The variable's 2-D (lat, lon) map at the first index of any other dimension, as float,
+    oriented and cut like the SST (map_axes); None when it is not a map."""
+    axes = map_axes(ds, where="the mask's file")
+    if axes is not None and {axes[0], axes[2]} <= set(var.dims):
+        lat_dim, _, lon_dim, lon = axes
+        var = var.isel({d: 0 for d in var.dims if d not in (lat_dim, lon_dim)}).transpose(lat_dim, lon_dim)
+        return np.asarray(var.isel({lon_dim: slice(0, lon.size)}).values, dtype=float)
+    values = np.asarray(var.squeeze().values, dtype=float)
+    return values if values.ndim == 2 else None
 
 
 def resolve_land(daily: DailyInput, land_mask: str | Path | None = None) -> tuple[np.ndarray, str]:

@@ -30,7 +30,7 @@ from sstfill.errors import InputError
 STORE_VERSION = 1
 
 FILL_BY_SPACING = "by grid spacing"
-"""baseline_fill of a store whose baseline_sigma_px is data.baseline.fill_sigma_px of its grid
+"""baseline_fill of a store whose baseline_sigma_px is config.fill_sigma_px of its grid
 spacing. Older stores, without the attribute, were all filled from one fixed sigma."""
 
 

@@ -5,7 +5,7 @@ from pathlib import Path
 import numpy as np
 import xarray as xr
 
-from sstfill.data.coastline import land_mask
+from sstfill.io.coastline import land_mask
 from sstfill.testing.times import _as_datetime, _calendar_of, _is_time
 
 

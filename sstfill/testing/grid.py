@@ -10,7 +10,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import ndimage
 
-from sstfill.data.coastline import land_mask
+from sstfill.io.coastline import land_mask
 
 KM_PER_DEG = 111.195
 

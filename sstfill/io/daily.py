@@ -1,0 +1,119 @@
+"""The daily input as sstfill holds it: lazy SST in kelvin on the input's own grid.
+
+``open_daily`` (sstfill.io.read) makes one from the user's files. ``validity`` is one lazy
+pass over the data, file by file (``scan_validity``): pixels ever valid and valid pixels
+per day, cached; a file whose data cannot be read is named in the error.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import dask
+import numpy as np
+import xarray as xr
+
+from sstfill.errors import InputError
+from sstfill.io.files import one_line
+from sstfill.io.grid import is_global_longitude
+from sstfill.io.plausible import Implausible, implausible
+from sstfill.io.times import time_calendar
+
+
+@dataclass
+class DailyInput:
+    """Daily SST on the input's own grid, lazily loaded, in kelvin, NaN where not valid
+    (missing, below the quality threshold, or outside plausible.PLAUSIBLE_SST_K)."""
+
+    sst: xr.DataArray  # (time, lat, lon), float32 kelvin, one day per dask chunk
+    variable: str
+    standard_name: str
+    sources: list[str]
+    land: np.ndarray | None = None  # (lat, lon) True on land, when the file carries a mask
+    attrs: dict = field(default_factory=dict)
+    min_quality: int | None = None  # the quality_level threshold applied, None when the input had none
+    pieces: list[tuple[str, xr.DataArray]] = field(default_factory=list, repr=False)  # per file, in file order, all values
+    order: np.ndarray | None = field(default=None, repr=False)  # sorts the concatenated pieces by time
+    _validity: Validity | None = field(default=None, repr=False)
+
+    @property
+    def lat(self) -> np.ndarray:
+        return self.sst["lat"].values
+
+    @property
+    def lon(self) -> np.ndarray:
+        return self.sst["lon"].values
+
+    @property
+    def periodic_x(self) -> bool:
+        return is_global_longitude(self.lon)
+
+    @property
+    def grid_steps_deg(self) -> tuple[float, float]:
+        """The median latitude and longitude steps in degrees (0 along an axis of one point)."""
+        return tuple(float(np.median(np.abs(np.diff(a)))) if a.size > 1 else 0.0 for a in (self.lat, self.lon))
+
+    @property
+    def grid_spacing_deg(self) -> float:
+        """One spacing for the grid: the geometric mean of its steps (the one step of a single row or column)."""
+        steps = [s for s in self.grid_steps_deg if s > 0]
+        return float(np.sqrt(np.prod(steps))) if len(steps) == 2 else (steps[0] if steps else 0.0)
+
+    @property
+    def calendar(self) -> str:
+        return time_calendar(self.sst["time"])
+
+    @property
+    def sources_text(self) -> str:
+        """The input files, shortened to the first one and a count when there are many."""
+        if len(self.sources) <= 3:
+            return ", ".join(self.sources)
+        return f"{self.sources[0]} and {len(self.sources) - 1} more files"
+
+    def validity(self) -> Validity:
+        """Pixels ever valid and valid pixels per day: one lazy pass over the data, cached.
+
+        Reads each file in turn, so a file whose data cannot be read is named in the error.
+        """
+        if self._validity is None:
+            self._validity = scan_validity(self)
+        return self._validity
+
+
+@dataclass(frozen=True)
+class Validity:
+    """Where and when the input has valid values: one pass over the data."""
+
+    observed: np.ndarray  # (lat, lon) bool, True where at least one day is valid
+    per_day: np.ndarray  # (time,) int64, valid pixels on each day, in time order
+    implausible: Implausible = Implausible()
+
+    @property
+    def total(self) -> int:
+        return int(self.per_day.sum())
+
+
+def scan_validity(daily: DailyInput) -> Validity:
+    """One pass over the input, file by file: pixels ever valid, and valid pixels per day."""
+    pieces = daily.pieces or [(daily.sources_text, daily.sst)]
+    observed = np.zeros((daily.sst.sizes["lat"], daily.sst.sizes["lon"]), dtype=bool)
+    counts = []
+    found = Implausible()
+    for source, da in pieces:
+        bad = implausible(da)
+        valid = da.notnull() & ~bad
+        try:
+            any_day, per_day, n_bad, low, high = dask.compute(valid.any("time"), valid.sum(("lat", "lon")), bad.sum(),
+                                                              da.min(), da.max())
+        except (OSError, RuntimeError, ValueError) as exc:  # HDF5/netCDF errors from truncated or corrupt data
+            raise InputError(
+                f"could not read the SST values in {source} ({one_line(exc)}); "
+                "check the file is complete (re-download or regenerate it)"
+            ) from exc
+        observed |= np.asarray(any_day.values, dtype=bool)
+        counts.append(np.asarray(per_day.values, dtype=np.int64))
+        found += Implausible(int(n_bad), float(low), float(high))
+    per_day = np.concatenate(counts)
+    if daily.pieces and daily.order is not None:
+        per_day = per_day[daily.order]
+    return Validity(observed=observed, per_day=per_day, implausible=found)
