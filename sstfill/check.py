@@ -67,8 +67,8 @@ def check_tile_count(tiles: list[Tile], *, for_adapt: bool = False) -> int:
 
 
 def check_month(daily: DailyInput, months: list[Month], loaded: LoadedModel, land: np.ndarray,
-                window: tuple[range, int], tiles: list[Tile], *, device: torch.device, batch_size: int,
-                entropy: Sequence[int], advance: Callable[[int], None] = lambda n: None) -> WithheldErrors:
+                window: tuple[range, int], tiles: list[Tile], *, device: torch.device, batch_size: int | None,
+                precision: str, entropy: Sequence[int], advance: Callable[[int], None] = lambda n: None) -> WithheldErrors:
     """The candidates' errors on observations withheld from one month, months[window[0][window[1]]]:
     its window thinned with draws from `entropy`, the model run on `tiles` (check_tiles)."""
     ocean = ~land
@@ -81,7 +81,8 @@ def check_month(daily: DailyInput, months: list[Month], loaded: LoadedModel, lan
     thinned = {i: _thinned_month(daily, months[i], ocean, loaded, rng, sigma_px, checked) for i in months_in}
     fields = [thinned[i][0] for i in months_in]
     sst, sigma = predict_window(loaded, fields, land, [months[i] for i in months_in], tiles,
-                                periodic_x=daily.periodic_x, device=device, batch_size=batch_size, advance=advance)
+                                periodic_x=daily.periodic_x, device=device, batch_size=batch_size, precision=precision,
+                                advance=advance)
     month_fields, held = thinned[months_in[place]]
     estimates = candidate_maps(errors.candidates, sst[place], month_fields, ocean, daily.periodic_x, sigma_px)
     errors.add(estimates, sigma[place], held, month_fields.nobs)
@@ -103,10 +104,10 @@ class MonthlyCheck:
 
     def __init__(self, daily: DailyInput, months: list[Month], loaded: LoadedModel, land: np.ndarray,
                  windows: list[tuple[range, int]], tiles: list[Tile], *, seed: int, same_tiles: bool,
-                 device: torch.device, batch_size: int):
+                 device: torch.device, batch_size: int | None, precision: str):
         self.daily, self.months, self.loaded, self.land, self.windows = daily, months, loaded, land, windows
         self.tiles, self.seed, self.same_tiles = tiles, seed, same_tiles
-        self.device, self.batch_size = device, batch_size
+        self.device, self.batch_size, self.precision = device, batch_size, precision
         self.errors: dict[int, WithheldErrors] = {}
 
     def tiles_to_run(self, selected: Sequence[int]) -> int:
@@ -124,7 +125,8 @@ class MonthlyCheck:
                 tiles = check_tiles(self.tiles, [self.seed] if self.same_tiles else entropy,
                                     for_adapt=self.same_tiles)
                 self.errors[j] = check_month(self.daily, self.months, self.loaded, self.land, self.windows[j], tiles,
-                                             device=self.device, batch_size=self.batch_size, entropy=entropy,
+                                             device=self.device, batch_size=self.batch_size, precision=self.precision,
+                                                             entropy=entropy,
                                              advance=advance)
         return fit_rule([self.errors[j] for j in needed], self.months[index].label)
 

@@ -1,4 +1,5 @@
-"""Resolve the compute device once ("auto" | "cpu" | "cuda" | "cuda:N" -> torch.device) and the CPU threads."""
+"""Resolve the compute device once ("auto" | "cpu" | "cuda" | "cuda:N" -> torch.device), the CPU threads,
+and how the model computes there: the arithmetic precision and the tiles per forward pass."""
 
 from __future__ import annotations
 
@@ -50,6 +51,38 @@ def resolve_device(spec: str = "auto") -> torch.device:
     else:
         log.info("using device cpu")
     return device
+
+
+PRECISIONS = {"fp32": torch.float32, "bf16": torch.bfloat16, "fp16": torch.float16}
+PRECISION_HELP = ("fp32, or bf16 / fp16: mixed precision (autocast): the model's layers compute with about 3 "
+                  "significant digits, faster on GPUs and on CPUs with bf16 instructions (fp16 only pays on GPUs)")
+
+
+def check_precision(precision: str, allowed: tuple[str, ...] = tuple(PRECISIONS)) -> None:
+    if precision not in allowed:
+        raise DeviceError(f"expected --precision {', '.join(allowed[:-1])} or {allowed[-1]}, found {precision!r}; "
+                          "pass one of those (fp32 is the default)")
+
+
+def autocast(device: torch.device, precision: str):
+    """The context the model runs in: torch.autocast to `precision`, or plain float32 for fp32."""
+    check_precision(precision)
+    return torch.autocast(device.type, dtype=PRECISIONS[precision], enabled=precision != "fp32")
+
+
+def to_device(array: np.ndarray, device: torch.device) -> torch.Tensor:
+    """A host array on `device`; to a GPU through pinned memory, so the copy runs beside the computation."""
+    tensor = torch.from_numpy(array)
+    if device.type == "cuda":
+        return tensor.pin_memory().to(device, non_blocking=True)
+    return tensor.to(device)
+
+
+def inference_batch_size(device: torch.device) -> int:
+    """Tiles per forward pass when the user names none. On CPU, 2: the per-pixel layers' working set of a
+    few tiles stays in the processor's cache, where 8 tiles made the whole pass about 1.5 times slower
+    (docs/research.md, speed on CPU). On CUDA, 8."""
+    return 8 if device.type == "cuda" else 2
 
 
 # Where the number of CPU threads comes from, first match wins: the CPUs SLURM gave the task, then the

@@ -19,7 +19,7 @@ from sstfill.data.months import (MonthFields, centred_windows, group_months, inc
                                   select_months)
 from sstfill.data.predict import predict_window, read_month
 from sstfill.data.tiling import ocean_tiles, tile_mask
-from sstfill.device import resolve_device
+from sstfill.device import check_precision, resolve_device
 from sstfill.config import check_seed
 from sstfill.errors import InputError
 from sstfill.io.land import land_file, resolve_land
@@ -44,9 +44,9 @@ def warn_if_unseen_spacing(loaded: LoadedModel, spacing_deg: float) -> None:
                     "train a model on data at this spacing", spacing_deg, min(seen), max(seen), loaded.model_id)
 
 
-def check_options(*, batch_size: int, adapt_seconds: float, seed: int) -> None:
+def check_options(*, batch_size: int | None, adapt_seconds: float, seed: int) -> None:
     """Refuse numbers that cannot be meant, before any work."""
-    if batch_size < 1:
+    if batch_size is not None and batch_size < 1:
         raise InputError(f"expected --batch-size of 1 or more, found {batch_size}; pass a positive number of tiles")
     if not adapt_seconds >= 0:
         raise InputError(f"expected --adapt-seconds of 0 or more, found {adapt_seconds}; pass a time budget in seconds")
@@ -55,7 +55,8 @@ def check_options(*, batch_size: int, adapt_seconds: float, seed: int) -> None:
 
 def reconstruct(inputs: Sequence[str | os.PathLike] | str | os.PathLike, out: str | Path, *,
                 model: str | Path | None = None, device: str = "auto", variable: str | None = None,
-                min_quality: int | None = 4, land_mask: str | Path | None = None, batch_size: int = 8,
+                min_quality: int | None = 4, land_mask: str | Path | None = None, batch_size: int | None = None,
+                precision: str = "fp32",
                 pack: bool = False, overwrite: bool = False, check: bool = True, adapt: bool = False,
                 adapt_seconds: float = 60.0, seed: int = 0, months: str | None = None,
                 history: str = "sstfill reconstruct") -> Path:
@@ -70,11 +71,13 @@ def reconstruct(inputs: Sequence[str | os.PathLike] | str | os.PathLike, out: st
     the chosen one's error there (sstfill.data.calibration). False: the model's maps and
     sigma as they come. adapt: first fine-tune the model on the input itself for at most
     adapt_seconds (sstfill.adapt), never on the pixels the check scores. seed: which
-    observations are withheld.
+    observations are withheld. batch_size: tiles per forward pass (None: chosen for the device);
+    precision: fp32, or bf16/fp16 autocast (sstfill.device.PRECISIONS).
     Every check that can fail (inputs, output path, model, valid data, land) runs before
     the output is created; the output is written beside `out` and renamed when complete.
     """
     check_options(batch_size=batch_size, adapt_seconds=adapt_seconds, seed=seed)
+    check_precision(precision)
     daily = open_daily(inputs, variable=variable, min_quality=min_quality)
     out = check_output_path(out, [*daily.sources, model, land_file(land_mask)], overwrite=overwrite)
     torch_device = resolve_device(device)
@@ -115,7 +118,7 @@ def reconstruct(inputs: Sequence[str | os.PathLike] | str | os.PathLike, out: st
         log.warning("model %s was trained self-supervised: %s", loaded.model_id, SELF_SUPERVISED_UNCERTAINTY)
     sigma_px = loaded.contract.fill_sigma_px(daily.grid_steps_deg)
     checks = MonthlyCheck(daily, months, loaded, land, windows, tiles, seed=seed, same_tiles=adapt,
-                          device=torch_device, batch_size=batch_size) if check else None
+                          device=torch_device, batch_size=batch_size, precision=precision) if check else None
     calibration = []
     with atomic_output(out, overwrite=overwrite) as tmp:
         writer = MonthlyWriter(tmp, daily.lat, daily.lon, starts, ends, info)
@@ -133,7 +136,7 @@ def reconstruct(inputs: Sequence[str | os.PathLike] | str | os.PathLike, out: st
                     fields = [cache[j] for j in window]
                     sst, uncertainty = predict_window(loaded, fields, land, [months[j] for j in window], tiles,
                                                       periodic_x=daily.periodic_x, device=torch_device,
-                                                      batch_size=batch_size, advance=advance)
+                                                      batch_size=batch_size, precision=precision, advance=advance)
                     sst, uncertainty = sst[place], uncertainty[place]
                     if rule is not None:
                         estimates = candidate_maps(rule.candidates, sst, fields[place], ocean, daily.periodic_x,

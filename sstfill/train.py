@@ -21,7 +21,7 @@ import torch
 from sstfill.checkpoint import build_model, save_model
 from sstfill.config import DataContract, ModelConfig, TrainConfig, as_dict
 from sstfill.data.dataset import TileDataset, pooled_normalisation, run_model, split_windows
-from sstfill.device import seed_everything
+from sstfill.device import check_precision, seed_everything
 from sstfill.distributed import (SINGLE, Processes, all_sum, all_true, from_environment, gather, process_device,
                                  process_group, quiet_unless_main, share_buffers, wrap)
 from sstfill.errors import InputError, OutputError, ResultError
@@ -58,12 +58,13 @@ def _batches(loader: torch.utils.data.DataLoader, device: torch.device):
 
 
 @torch.no_grad()
-def evaluate_loss(model, loader, device, target_std: float, processes: Processes = SINGLE) -> tuple[float, float]:
+def evaluate_loss(model, loader, device, target_std: float, precision: str = "fp32",
+                  processes: Processes = SINGLE) -> tuple[float, float]:
     """(validation NLL, validation RMSE in kelvin) over every validation tile, of every process's share."""
     model.eval()
     nll_sum = sq_sum = weight = 0.0
     for batch in _batches(loader, device):
-        mean, log_var = run_model(model, batch)
+        mean, log_var = run_model(model, batch, precision)
         n = float(batch["loss_mask"].sum())
         nll_sum += float(gaussian_nll(mean, log_var, batch["target"], batch["loss_mask"])) * n
         sq_sum += float(masked_mse(mean, batch["target"], batch["loss_mask"])) * n
@@ -97,7 +98,7 @@ def stop_early(epoch: int, best_epoch: int, config: TrainConfig) -> bool:
 
 
 def train(stores: Sequence[str | Path], out: str | Path, *, config: TrainConfig | None = None,
-          model_config: ModelConfig | None = None, device: str = "auto", workers: int = 0,
+          model_config: ModelConfig | None = None, device: str = "auto", workers: int = 0, precision: str = "fp32",
           overwrite: bool = False, resume: bool = False) -> TrainResult:
     """Train on one or more stores (from 'sstfill prepare'); write the model file to out.
 
@@ -110,7 +111,8 @@ def train(stores: Sequence[str | Path], out: str | Path, *, config: TrainConfig 
     (Ctrl-C, or a stop signal through the CLI) the one of the last completed epoch is kept, and
     resume=True continues from it with the same stores and settings; it is removed at the end.
     Under torchrun or srun each process trains on its own share of the tiles; rank 0 alone
-    logs and writes."""
+    logs and writes. precision: fp32, or bf16 autocast (fp16 would need loss scaling)."""
+    check_precision(precision, ("fp32", "bf16"))
     config = config or TrainConfig()
     model_config = model_config or ModelConfig()
     _check_settings(config, model_config, workers)
@@ -118,7 +120,7 @@ def train(stores: Sequence[str | Path], out: str | Path, *, config: TrainConfig 
     out, state_file = _check_outputs(out, stores, overwrite=overwrite, resume=resume)
     progress = _Progress(state_file, config.epochs)
     try:
-        return _train(stores, out, config, model_config, device, workers, resume, processes, progress)
+        return _train(stores, out, config, model_config, device, workers, precision, resume, processes, progress)
     except KeyboardInterrupt:
         if processes.is_main:
             progress.keep()
@@ -126,7 +128,7 @@ def train(stores: Sequence[str | Path], out: str | Path, *, config: TrainConfig 
 
 
 def _train(stores: Sequence[str | Path], out: Path, config: TrainConfig, model_config: ModelConfig, device: str,
-           workers: int, resume: bool, processes: Processes, progress: _Progress) -> TrainResult:
+           workers: int, precision: str, resume: bool, processes: Processes, progress: _Progress) -> TrainResult:
     """train() once its settings and outputs are checked."""
     state_file = progress.state_file
     started = time.monotonic()
@@ -220,11 +222,12 @@ def _train(stores: Sequence[str | Path], out: Path, config: TrainConfig, model_c
                 epochs_run = epoch
                 epoch_started = time.monotonic()
                 total, tiles, divergence = _train_epoch(net, train_loader, optimizer, scheduler, torch_device, config,
-                                                        processes)
+                                                        precision, processes)
                 epoch_seconds = time.monotonic() - epoch_started
                 if divergence is None:
                     share_buffers(model, processes)
-                    val_nll, val_rmse = evaluate_loss(model, val_loader, torch_device, norm.target_std, processes)
+                    val_nll, val_rmse = evaluate_loss(model, val_loader, torch_device, norm.target_std, precision,
+                                                      processes)
                     if not (math.isfinite(val_nll) and math.isfinite(val_rmse)):
                         divergence = f"a validation loss of {val_nll}"
                     elif reference_k > 0 and val_rmse > DIVERGED_RMSE_FACTOR * reference_k:
@@ -329,14 +332,14 @@ class _Progress:
                     self.epochs, self.completed, self.state_file, self.completed + 1)
 
 
-def _train_epoch(model, loader, optimizer, scheduler, device, config: TrainConfig,
+def _train_epoch(model, loader, optimizer, scheduler, device, config: TrainConfig, precision: str = "fp32",
                  processes: Processes = SINGLE) -> tuple[float, int, str | None]:
     """One pass over the training tiles: (loss summed over tiles, tiles, None), or stopped at the first
     non-finite loss, (so far, what was found): a step on it would turn every weight to NaN. Over all
     processes: every process stops where one finds a non-finite loss."""
     total, tiles = 0.0, 0
     for batch in _batches(loader, device):
-        mean, log_var = run_model(model, batch)
+        mean, log_var = run_model(model, batch, precision)
         loss = training_loss(mean, log_var, batch["target"], _loss_weight(batch, config.few_days_weight))
         if not all_true(bool(torch.isfinite(loss)), processes, device):
             found = float(loss)

@@ -12,6 +12,7 @@ import numpy as np
 import torch
 
 from sstfill.data.tiling import Tile, extract, ocean_tiles
+from sstfill.device import autocast
 from sstfill.io.store import Store
 
 
@@ -45,10 +46,14 @@ def window_inputs(slots: np.ndarray, baseline: np.ndarray, land: np.ndarray, pad
     }
 
 
-def run_model(model: torch.nn.Module, batch: dict[str, torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
-    """The model's (mean, log-variance) for a batch of window_inputs arrays (batch axis first)."""
-    return model(batch["x"], batch["daily_mask"], batch["padded_days_mask"], batch["land_mask"], batch["month_of_year"],
-                 batch["baseline"])
+def run_model(model: torch.nn.Module, batch: dict[str, torch.Tensor],
+              precision: str = "fp32") -> tuple[torch.Tensor, torch.Tensor]:
+    """The model's (mean, log-variance) in float32 for a batch of window_inputs arrays (batch axis first),
+    computed in `precision` (sstfill.device.PRECISIONS)."""
+    with autocast(batch["x"].device, precision):
+        mean, log_var = model(batch["x"], batch["daily_mask"], batch["padded_days_mask"], batch["land_mask"],
+                              batch["month_of_year"], batch["baseline"])
+    return mean.float(), log_var.float()
 
 
 def model_reference(baseline: np.ndarray, target_form: str) -> np.ndarray:

@@ -15,6 +15,7 @@ from sstfill.checkpoint import LoadedModel
 from sstfill.data.dataset import Normalisation, model_reference, run_model, window_inputs
 from sstfill.data.months import Month, MonthFields, load_month, month_of_year, padded_days_mask
 from sstfill.data.tiling import Stitcher, Tile, blend_weights, extract
+from sstfill.device import inference_batch_size, to_device
 from sstfill.errors import InputError
 from sstfill.io.daily import DailyInput
 from sstfill.io.files import one_line
@@ -27,10 +28,12 @@ def model_normalisation(model: torch.nn.Module) -> Normalisation:
 
 @torch.inference_mode()  # no autograd bookkeeping at all, unlike no_grad
 def predict_window(loaded: LoadedModel, fields: list[MonthFields], land: np.ndarray, months, tiles: list[Tile], *,
-                   periodic_x: bool, device: torch.device, batch_size: int = 8,
+                   periodic_x: bool, device: torch.device, batch_size: int | None = None, precision: str = "fp32",
                    advance: Callable[[int], None] = lambda n: None) -> tuple[np.ndarray, np.ndarray]:
     """Monthly SST and its one-sigma uncertainty (M, H, W) in kelvin for one window of months,
-    from the model's predictions on `tiles` (ocean_tiles); advance(n) is told of each batch."""
+    from the model's predictions on `tiles` (ocean_tiles), `batch_size` tiles at a time (None:
+    device.inference_batch_size) in `precision`; advance(n) is told of each batch."""
+    batch_size = batch_size or inference_batch_size(device)
     model, contract = loaded.model, loaded.contract
     norm = model_normalisation(model)
     slots = fields[0].slots[None] if len(fields) == 1 else np.stack([f.slots for f in fields])  # no copy of one month
@@ -42,10 +45,10 @@ def predict_window(loaded: LoadedModel, fields: list[MonthFields], land: np.ndar
         batch_tiles = tiles[start:start + batch_size]
         arrays = [window_inputs(extract(slots, t, periodic_x=periodic_x), extract(baseline, t, periodic_x=periodic_x),
                                 extract(land, t, periodic_x=periodic_x), padded, moy, norm) for t in batch_tiles]
-        batch = {k: torch.from_numpy(np.stack([a[k] for a in arrays])).to(device) for k in arrays[0]}
-        mean, log_var = run_model(model, batch)
-        residual = mean.float().cpu().numpy() * norm.target_std + norm.target_mean
-        sigma = np.exp(0.5 * log_var.float().cpu().numpy()) * norm.target_std
+        batch = {k: to_device(np.stack([a[k] for a in arrays]), device) for k in arrays[0]}
+        mean, log_var = run_model(model, batch, precision)
+        residual = mean.cpu().numpy() * norm.target_std + norm.target_mean
+        sigma = np.exp(0.5 * log_var.cpu().numpy()) * norm.target_std
         for i, tile in enumerate(batch_tiles):
             weights = blend_weights(tile.height, tile.width, contract.tile_size // 4)
             stitcher.add(np.concatenate([residual[i], sigma[i]]), tile, weights)

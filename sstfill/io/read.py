@@ -54,6 +54,10 @@ from sstfill.io.units import to_kelvin
 
 log = logging.getLogger(__name__)
 
+CHUNK_BYTES = 128 * 2**20
+"""A dask chunk of the input holds the days of one stored (compressed) chunk, if they fit in this many bytes.
+netCDF decompresses a stored chunk whole: reading one day of an 11-day chunk decompresses all 11."""
+
 SST_STANDARD_NAMES = (
     "sea_surface_temperature",
     "sea_surface_foundation_temperature",
@@ -110,8 +114,10 @@ def _sst_evidence(var: xr.DataArray, name: str) -> str:
 
 
 def standardise(ds: xr.Dataset, variable: str, *, where: str) -> xr.DataArray:
-    """Return the variable as (time, lat, lon), one dask chunk per day, coordinates named time/lat/lon."""
-    da = ds[variable].reset_coords(drop=True)
+    """Return the variable as (time, lat, lon), coordinates named time/lat/lon, in dask chunks of whole maps
+    that hold the days of one stored chunk (days_per_chunk)."""
+    stored = ds[variable]
+    da = stored.reset_coords(drop=True)
     axes = map_axes(ds, where=where)
     if axes is None:
         raise InputError(
@@ -149,7 +155,17 @@ def standardise(ds: xr.Dataset, variable: str, *, where: str) -> xr.DataArray:
                 f"expected {name} in {where} to be strictly monotonic, found repeated or unordered values; "
                 f"sort the file along {name} (e.g. cdo or xarray sortby)"
             )
-    return da.chunk({"time": 1, "lat": -1, "lon": -1})
+    return da.chunk({"time": days_per_chunk(stored, da, (lat_dim, lon_dim)), "lat": -1, "lon": -1})
+
+
+def days_per_chunk(stored: xr.DataArray, da: xr.DataArray, map_dims: tuple[str, str]) -> int:
+    """Days per dask chunk of `da`, the standardised `stored` variable: its stored chunk length along time,
+    when that many whole maps fit in CHUNK_BYTES, else 1."""
+    chunks = dict(zip(stored.dims, stored.encoding.get("chunksizes") or ()))
+    along_time = [n for dim, n in chunks.items() if dim not in map_dims and stored.sizes[dim] == da.sizes["time"]]
+    days = along_time[0] if len(along_time) == 1 else 1
+    map_bytes = da.sizes["lat"] * da.sizes["lon"] * da.dtype.itemsize
+    return int(max(1, min(days, CHUNK_BYTES // max(map_bytes, 1))))
 
 
 def open_monthly(path: str | os.PathLike, variable: str | None = None, *, what: str,
