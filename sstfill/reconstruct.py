@@ -20,7 +20,7 @@ from sstfill.data.months import (MonthFields, centred_windows, group_months, inc
 from sstfill.data.predict import predict_window, read_month
 from sstfill.data.tiling import ocean_tiles, tile_mask
 from sstfill.device import resolve_device
-from sstfill.config import check_seed
+from sstfill.config import ReconstructConfig
 from sstfill.errors import InputError
 from sstfill.io.land import land_file, resolve_land
 from sstfill.io.output import atomic_output, check_output_path
@@ -44,21 +44,13 @@ def warn_if_unseen_spacing(loaded: LoadedModel, spacing_deg: float) -> None:
                     "train a model on data at this spacing", spacing_deg, min(seen), max(seen), loaded.model_id)
 
 
-def check_options(*, batch_size: int, adapt_seconds: float, seed: int) -> None:
-    """Refuse numbers that cannot be meant, before any work."""
-    if batch_size < 1:
-        raise InputError(f"expected --batch-size of 1 or more, found {batch_size}; pass a positive number of tiles")
-    if not adapt_seconds >= 0:
-        raise InputError(f"expected --adapt-seconds of 0 or more, found {adapt_seconds}; pass a time budget in seconds")
-    check_seed(seed)
-
-
 def reconstruct(inputs: Sequence[str | os.PathLike] | str | os.PathLike, out: str | Path, *,
                 model: str | Path | None = None, device: str = "auto", variable: str | None = None,
-                min_quality: int | None = 4, land_mask: str | Path | None = None, batch_size: int = 8,
-                pack: bool = False, overwrite: bool = False, check: bool = True, adapt: bool = False,
-                adapt_seconds: float = 60.0, seed: int = 0, months: str | None = None,
-                history: str = "sstfill reconstruct") -> Path:
+                min_quality: int | None = ReconstructConfig.min_quality, land_mask: str | Path | None = None,
+                batch_size: int = ReconstructConfig.batch_size, pack: bool = ReconstructConfig.pack,
+                overwrite: bool = False, check: bool = ReconstructConfig.check, adapt: bool = ReconstructConfig.adapt,
+                adapt_seconds: float = ReconstructConfig.adapt_seconds, seed: int = ReconstructConfig.seed,
+                months: str | None = None, history: str = "sstfill reconstruct") -> Path:
     """Reconstruct gap-free monthly SST from daily files; write CF NetCDF to `out`.
 
     months: which months to write (sstfill.data.months.MONTHS_SPEC_HELP; None: all); the
@@ -74,7 +66,8 @@ def reconstruct(inputs: Sequence[str | os.PathLike] | str | os.PathLike, out: st
     Every check that can fail (inputs, output path, model, valid data, land) runs before
     the output is created; the output is written beside `out` and renamed when complete.
     """
-    check_options(batch_size=batch_size, adapt_seconds=adapt_seconds, seed=seed)
+    ReconstructConfig(min_quality=min_quality, batch_size=batch_size, pack=pack, check=check, adapt=adapt,
+                      adapt_seconds=adapt_seconds, seed=seed)  # refuses numbers that cannot be meant, before any work
     daily = open_daily(inputs, variable=variable, min_quality=min_quality)
     out = check_output_path(out, [*daily.sources, model, land_file(land_mask)], overwrite=overwrite)
     torch_device = resolve_device(device)
