@@ -35,7 +35,10 @@ from sstfill.io.read import SST_STANDARD_NAMES
 from sstfill.model import SpatioTemporalModel
 
 FORMAT = "sstfill-model"
-FORMAT_VERSION = 2  # 2: weights_sha256 recorded and checked; 1: without it (still read, CRC-checked)
+# Raise it whenever the keys of a model file or their meaning change, so that an older sstfill refuses a
+# newer file with an upgrade hint rather than an unknown key. 1: sstfill 0.1.0 (still read, CRC-checked);
+# 2 (0.2.0): weights_sha256, model_args pixel_channels and baseline_structure, contract baseline_sigma_px None.
+FORMAT_VERSION = 2
 DEFAULT_MODEL = "default_model.pt"
 SST_UNITS = "K"  # every input is converted to kelvin before it reaches the model
 

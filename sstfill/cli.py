@@ -19,6 +19,7 @@ from typing import Annotated, Optional
 import typer
 
 from sstfill import __version__
+from sstfill.config import MIN_QUALITY, ModelConfig, PrepareConfig, ReconstructConfig, TrainConfig
 from sstfill.errors import SstfillError
 
 EXIT_CODES = ("Exit status: 0 done; 1 bad input, a failed check or a failed write (one line on stderr says "
@@ -127,12 +128,12 @@ def prepare(
     target: Annotated[Optional[list[str]], typer.Option(help="Gap-free target on the same grid, monthly (or daily/hourly: "
                                                         "averaged to months); repeatable. Without it the store is "
                                                         "self-supervised.")] = None,
-    min_target_days: Annotated[int, typer.Option(help="Self-supervised: learn only from pixels seen on at least this many days of a month.")] = 10,
-    seed: Annotated[int, typer.Option(help="Self-supervised: seed of the extra hiding of days.")] = 0,
+    min_target_days: Annotated[int, typer.Option(help="Self-supervised: learn only from pixels seen on at least this many days of a month.")] = PrepareConfig.min_target_days,
+    seed: Annotated[int, typer.Option(help="Self-supervised: seed of the extra hiding of days.")] = PrepareConfig.seed,
     land_mask: LandMask = None,
     var: Variable = None,
     target_var: Annotated[Optional[str], typer.Option(help="Name of the target's SST variable.")] = None,
-    min_quality: MinQuality = 4,
+    min_quality: MinQuality = PrepareConfig.min_quality,
     months: Months = None,
     overwrite: Overwrite = False,
     as_json: AsJson = False,
@@ -157,18 +158,18 @@ def train(
     stores: Annotated[list[Path], typer.Argument(help="One or more stores from 'sstfill prepare'.")],
     out: Annotated[str, typer.Option(help="The model file to write.")],
     device: Device = "auto",
-    epochs: Annotated[int, typer.Option(help="Maximum number of epochs.")] = 40,
-    batch_size: Annotated[int, typer.Option(help="Tiles per optimisation step.")] = 8,
-    samples_per_epoch: Annotated[int, typer.Option(help="Random tiles drawn per epoch.")] = 256,
-    learning_rate: Annotated[float, typer.Option(help="Peak learning rate (AdamW, one-cycle schedule).")] = 1e-3,
-    patience: Annotated[int, typer.Option(help="Stop after this many epochs without validation improvement.")] = 8,
-    validation_fraction: Annotated[float, typer.Option(help="Fraction of each store's months (the last ones) held out.")] = 0.25,
-    tile_size: Annotated[int, typer.Option(help="Tile size in pixels.")] = 64,
-    months_per_window: Annotated[int, typer.Option(help="Months the model sees together (cross-month attention).")] = 1,
-    target_form: Annotated[str, typer.Option(help="residual (predict the correction to the filled composite) or absolute.")] = "residual",
-    embed_dim: Annotated[int, typer.Option(help="Token width of the transformer.")] = 64,
-    depth: Annotated[int, typer.Option(help="Spatial transformer layers.")] = 2,
-    seed: Annotated[int, typer.Option(help="Random seed.")] = 0,
+    epochs: Annotated[int, typer.Option(help="Maximum number of epochs.")] = TrainConfig.epochs,
+    batch_size: Annotated[int, typer.Option(help="Tiles per optimisation step.")] = TrainConfig.batch_size,
+    samples_per_epoch: Annotated[int, typer.Option(help="Random tiles drawn per epoch.")] = TrainConfig.samples_per_epoch,
+    learning_rate: Annotated[float, typer.Option(help="Peak learning rate (AdamW, one-cycle schedule).")] = TrainConfig.learning_rate,
+    patience: Annotated[int, typer.Option(help="Stop after this many epochs without validation improvement.")] = TrainConfig.patience,
+    validation_fraction: Annotated[float, typer.Option(help="Fraction of each store's months (the last ones) held out.")] = TrainConfig.validation_fraction,
+    tile_size: Annotated[int, typer.Option(help="Tile size in pixels.")] = TrainConfig.tile_size,
+    months_per_window: Annotated[int, typer.Option(help="Months the model sees together (cross-month attention).")] = TrainConfig.months_per_window,
+    target_form: Annotated[str, typer.Option(help="residual (predict the correction to the filled composite) or absolute.")] = TrainConfig.target_form,
+    embed_dim: Annotated[int, typer.Option(help="Token width of the transformer.")] = ModelConfig.embed_dim,
+    depth: Annotated[int, typer.Option(help="Spatial transformer layers.")] = ModelConfig.depth,
+    seed: Annotated[int, typer.Option(help="Random seed.")] = TrainConfig.seed,
     workers: Annotated[int, typer.Option(help="Data-loading worker processes.")] = 0,
     precision: Annotated[str, typer.Option(help="fp32, or bf16: mixed precision (autocast), faster on GPUs and on "
                                            "CPUs with bf16 instructions.")] = "fp32",
@@ -184,7 +185,6 @@ def train(
     On SIGTERM, SIGUSR1 or SIGHUP (a batch job's time limit) it stops and keeps the training state of the
     last completed epoch beside the model file; run the same command with --resume to go on. Under
     torchrun or srun, the processes train together (PyTorch DDP)."""
-    from sstfill.config import ModelConfig, TrainConfig
     from sstfill.train import train as run
 
     _begin(verbose, quiet)
@@ -213,21 +213,21 @@ def reconstruct(
     model: Annotated[Optional[Path], typer.Option(help="Model file from 'sstfill train' (default: the bundled model).")] = None,
     device: Device = "auto",
     var: Variable = None,
-    min_quality: MinQuality = 4,
+    min_quality: MinQuality = ReconstructConfig.min_quality,
     land_mask: LandMask = None,
     batch_size: Annotated[Optional[int], typer.Option(help="Tiles per forward pass (default: 2 on CPU, where a few "
-                                                      "tiles stay in the cache, 8 on CUDA).")] = None,
-    precision: Precision = "fp32",
-    pack: Annotated[bool, typer.Option("--pack", help="Write SST as int16 with scale/offset, like GHRSST L4 files.")] = False,
+                                                      "tiles stay in the cache, 8 on CUDA).")] = ReconstructConfig.batch_size,
+    precision: Precision = ReconstructConfig.precision,
+    pack: Annotated[bool, typer.Option("--pack", help="Write SST as int16 with scale/offset, like GHRSST L4 files.")] = ReconstructConfig.pack,
     check: Annotated[bool, typer.Option("--check/--no-check", help="First score the model, a low-rank (DINEOF) fill and "
                                         "the composite on observations withheld from the input; per valid-day class "
                                         "keep the model unless another did significantly better, and scale sigma to "
-                                        "the errors seen there.")] = True,
+                                        "the errors seen there.")] = ReconstructConfig.check,
     adapt: Annotated[bool, typer.Option("--adapt", help="First fine-tune the model on this input (self-supervised, "
                                         "guarded: kept only if it does better on withheld observations). Off by "
-                                        "default: it helps on some inputs and harms others (README).")] = False,
-    adapt_seconds: Annotated[float, typer.Option(help="Wall-time budget of --adapt, in seconds.")] = 60.0,
-    seed: Annotated[int, typer.Option(help="Which observations --check and --adapt withhold.")] = 0,
+                                        "default: it helps on some inputs and harms others (README).")] = ReconstructConfig.adapt,
+    adapt_seconds: Annotated[float, typer.Option(help="Wall-time budget of --adapt, in seconds.")] = ReconstructConfig.adapt_seconds,
+    seed: Annotated[int, typer.Option(help="Which observations --check and --adapt withhold.")] = ReconstructConfig.seed,
     months: Months = None,
     overwrite: Overwrite = False,
     as_json: AsJson = False,
@@ -259,7 +259,7 @@ def evaluate(
     reference: Annotated[Path, typer.Argument(help="Gap-free reference on the same grid, monthly (or daily/hourly: averaged to months).")],
     input: Annotated[Optional[list[str]], typer.Option("--input", help="Daily input, to score the baselines (composites, DINEOF) beside it.")] = None,
     var: Variable = None,
-    min_quality: MinQuality = 4,
+    min_quality: MinQuality = MIN_QUALITY,
     as_json: Annotated[bool, typer.Option("--json", help="Print the scores as JSON.")] = False,
     dineof: Annotated[bool, typer.Option("--dineof/--no-dineof", help="With --input, also score DINEOF (skip it on large domains).")] = True,
     plot: Annotated[Optional[Path], typer.Option("--plot", metavar="DIR", help="Write map and RMSE figures (PNG) to this directory; needs matplotlib (the 'plot' extra).")] = None,

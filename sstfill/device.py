@@ -11,6 +11,7 @@ from collections.abc import Mapping
 import numpy as np
 import torch
 
+from sstfill.config import check_precision
 from sstfill.errors import DeviceError
 
 log = logging.getLogger(__name__)
@@ -53,21 +54,13 @@ def resolve_device(spec: str = "auto") -> torch.device:
     return device
 
 
-PRECISIONS = {"fp32": torch.float32, "bf16": torch.bfloat16, "fp16": torch.float16}
-PRECISION_HELP = ("fp32, or bf16 / fp16: mixed precision (autocast): the model's layers compute with about 3 "
-                  "significant digits, faster on GPUs and on CPUs with bf16 instructions (fp16 only pays on GPUs)")
-
-
-def check_precision(precision: str, allowed: tuple[str, ...] = tuple(PRECISIONS)) -> None:
-    if precision not in allowed:
-        raise DeviceError(f"expected --precision {', '.join(allowed[:-1])} or {allowed[-1]}, found {precision!r}; "
-                          "pass one of those (fp32 is the default)")
+DTYPES = {"fp32": torch.float32, "bf16": torch.bfloat16, "fp16": torch.float16}  # of config.PRECISIONS
 
 
 def autocast(device: torch.device, precision: str):
-    """The context the model runs in: torch.autocast to `precision`, or plain float32 for fp32."""
+    """The context the model runs in: torch.autocast to `precision` (config.PRECISIONS), or plain float32."""
     check_precision(precision)
-    return torch.autocast(device.type, dtype=PRECISIONS[precision], enabled=precision != "fp32")
+    return torch.autocast(device.type, dtype=DTYPES[precision], enabled=precision != "fp32")
 
 
 def to_device(array: np.ndarray, device: torch.device) -> torch.Tensor:

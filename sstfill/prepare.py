@@ -13,10 +13,10 @@ import xarray as xr
 
 from sstfill import __version__
 from sstfill.data.baseline import monthly_baseline
-from sstfill.data.months import (MAX_DAYS, MonthFields, group_months, load_month, month_labels, monthly_means,
-                                 padded_days_mask, select_months)
+from sstfill.data.months import (MonthFields, group_months, load_month, month_labels, monthly_means, padded_days_mask,
+                                 select_months)
 from sstfill.data.withhold import hide_days
-from sstfill.config import check_seed, fill_sigma_px
+from sstfill.config import MAX_MONTH_DAYS, PrepareConfig, fill_sigma_px
 from sstfill.errors import InputError
 from sstfill.io.files import expand_paths
 from sstfill.io.grid import grid_text, same_grid
@@ -83,7 +83,8 @@ def open_target(inputs: Sequence[str | os.PathLike], variable: str | None) -> xr
 
 def prepare(daily_inputs: Sequence[str | os.PathLike], target_inputs: Sequence[str | os.PathLike] | None,
             out: str | Path, *, land_mask: str | Path | None = None, variable: str | None = None,
-            target_variable: str | None = None, min_quality: int | None = 4, min_target_days: int = 10, seed: int = 0,
+            target_variable: str | None = None, min_quality: int | None = PrepareConfig.min_quality,
+            min_target_days: int = PrepareConfig.min_target_days, seed: int = PrepareConfig.seed,
             months: str | None = None, overwrite: bool = False) -> Path:
     """Write a training store (see sstfill.io.store).
 
@@ -96,14 +97,13 @@ def prepare(daily_inputs: Sequence[str | os.PathLike], target_inputs: Sequence[s
     same data with several seeds gives more training variety. `months` keeps only those months
     (sstfill.data.months.MONTHS_SPEC_HELP), e.g. one store per year.
     """
-    check_seed(seed)
-    if not (target_inputs is not None or 1 <= min_target_days <= MAX_DAYS):
-        raise InputError(f"expected --min-target-days from 1 to {MAX_DAYS}, found {min_target_days}; pass e.g. 10 "
-                         "(the default): the target is the mean of the days a pixel was seen")
+    settings = PrepareConfig(min_quality=min_quality, min_target_days=min_target_days, seed=seed)
+    if target_inputs is None:
+        settings.check_self_supervised()
     daily = open_daily(daily_inputs, variable=variable, min_quality=min_quality)
     targets = expand_paths(target_inputs) if target_inputs is not None else []
     out = check_output_path(out, [*daily.sources, *targets, land_file(land_mask)], overwrite=overwrite)
-    check_fits(daily.lat.size, daily.lon.size, MAX_DAYS, check=False, where=daily.sources_text)
+    check_fits(daily.lat.size, daily.lon.size, MAX_MONTH_DAYS, check=False, where=daily.sources_text)
     all_months = group_months(daily.sst["time"])
     all_months = [all_months[i] for i in select_months(all_months, months)]
     supervised = target_inputs is not None
@@ -150,7 +150,7 @@ def prepare(daily_inputs: Sequence[str | os.PathLike], target_inputs: Sequence[s
     moments = {name: RunningMoments() for name in ("input", "target", "absolute_input", "absolute_target")}
     rng = np.random.default_rng(seed)
     with atomic_output(out, overwrite=overwrite) as tmp:
-        writer = StoreWriter(tmp, daily.lat, daily.lon, len(months), MAX_DAYS, attrs)
+        writer = StoreWriter(tmp, daily.lat, daily.lon, len(months), MAX_MONTH_DAYS, attrs)
         try:
             _write_months(writer, daily, months, ocean, moments, target, target_index, baseline_sigma_px,
                           min_target_days, rng)

@@ -19,8 +19,8 @@ from sstfill.data.months import (MonthFields, centred_windows, group_months, inc
                                   select_months)
 from sstfill.data.predict import predict_window, read_month
 from sstfill.data.tiling import ocean_tiles, tile_mask
-from sstfill.device import check_precision, resolve_device
-from sstfill.config import check_seed
+from sstfill.device import resolve_device
+from sstfill.config import ReconstructConfig
 from sstfill.errors import InputError
 from sstfill.io.land import land_file, resolve_land
 from sstfill.io.output import atomic_output, check_output_path
@@ -44,22 +44,14 @@ def warn_if_unseen_spacing(loaded: LoadedModel, spacing_deg: float) -> None:
                     "train a model on data at this spacing", spacing_deg, min(seen), max(seen), loaded.model_id)
 
 
-def check_options(*, batch_size: int | None, adapt_seconds: float, seed: int) -> None:
-    """Refuse numbers that cannot be meant, before any work."""
-    if batch_size is not None and batch_size < 1:
-        raise InputError(f"expected --batch-size of 1 or more, found {batch_size}; pass a positive number of tiles")
-    if not adapt_seconds >= 0:
-        raise InputError(f"expected --adapt-seconds of 0 or more, found {adapt_seconds}; pass a time budget in seconds")
-    check_seed(seed)
-
-
 def reconstruct(inputs: Sequence[str | os.PathLike] | str | os.PathLike, out: str | Path, *,
                 model: str | Path | None = None, device: str = "auto", variable: str | None = None,
-                min_quality: int | None = 4, land_mask: str | Path | None = None, batch_size: int | None = None,
-                precision: str = "fp32",
-                pack: bool = False, overwrite: bool = False, check: bool = True, adapt: bool = False,
-                adapt_seconds: float = 60.0, seed: int = 0, months: str | None = None,
-                history: str = "sstfill reconstruct") -> Path:
+                min_quality: int | None = ReconstructConfig.min_quality, land_mask: str | Path | None = None,
+                batch_size: int | None = ReconstructConfig.batch_size, precision: str = ReconstructConfig.precision,
+                pack: bool = ReconstructConfig.pack,
+                overwrite: bool = False, check: bool = ReconstructConfig.check, adapt: bool = ReconstructConfig.adapt,
+                adapt_seconds: float = ReconstructConfig.adapt_seconds, seed: int = ReconstructConfig.seed,
+                months: str | None = None, history: str = "sstfill reconstruct") -> Path:
     """Reconstruct gap-free monthly SST from daily files; write CF NetCDF to `out`.
 
     months: which months to write (sstfill.data.months.MONTHS_SPEC_HELP; None: all); the
@@ -72,12 +64,12 @@ def reconstruct(inputs: Sequence[str | os.PathLike] | str | os.PathLike, out: st
     sigma as they come. adapt: first fine-tune the model on the input itself for at most
     adapt_seconds (sstfill.adapt), never on the pixels the check scores. seed: which
     observations are withheld. batch_size: tiles per forward pass (None: chosen for the device);
-    precision: fp32, or bf16/fp16 autocast (sstfill.device.PRECISIONS).
+    precision: fp32, or bf16/fp16 autocast (sstfill.config.PRECISIONS).
     Every check that can fail (inputs, output path, model, valid data, land) runs before
     the output is created; the output is written beside `out` and renamed when complete.
     """
-    check_options(batch_size=batch_size, adapt_seconds=adapt_seconds, seed=seed)
-    check_precision(precision)
+    ReconstructConfig(min_quality=min_quality, batch_size=batch_size, precision=precision, pack=pack, check=check,
+                      adapt=adapt, adapt_seconds=adapt_seconds, seed=seed)  # refuses numbers that cannot be meant, before any work
     daily = open_daily(inputs, variable=variable, min_quality=min_quality)
     out = check_output_path(out, [*daily.sources, model, land_file(land_mask)], overwrite=overwrite)
     torch_device = resolve_device(device)

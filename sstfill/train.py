@@ -19,9 +19,9 @@ from pathlib import Path
 import torch
 
 from sstfill.checkpoint import build_model, save_model
-from sstfill.config import DataContract, ModelConfig, TrainConfig, as_dict
+from sstfill.config import DataContract, ModelConfig, TrainConfig, as_dict, check_precision
 from sstfill.data.dataset import TileDataset, pooled_normalisation, run_model, split_windows
-from sstfill.device import check_precision, seed_everything
+from sstfill.device import seed_everything
 from sstfill.distributed import (SINGLE, Processes, all_sum, all_true, from_environment, gather, process_device,
                                  process_group, quiet_unless_main, share_buffers, wrap)
 from sstfill.errors import InputError, OutputError, ResultError
@@ -137,7 +137,7 @@ def _train(stores: Sequence[str | Path], out: Path, config: TrainConfig, model_c
     seed_everything((config.seed + processes.rank) % 2**32)
     torch_device = process_device(device, processes)
     opened = [open_store(p) for p in stores]
-    modes = sorted({str(s.attrs.get("training_mode", "supervised")) for s in opened})
+    modes = sorted({str(s.attrs.get("training_mode", "supervised")) for s in opened})  # 0.1.0 stores: supervised
     if len(modes) > 1:
         raise InputError(f"expected stores of one training mode, found {modes}; train on supervised and "
                          "self-supervised stores separately")
@@ -155,7 +155,7 @@ def _train(stores: Sequence[str | Path], out: Path, config: TrainConfig, model_c
     contract = DataContract(tile_size=tile, months_per_window=config.months_per_window, target=config.target_form,
                             training_mode=modes[0],
                             baseline_sigma_px=_baseline_sigma_px(opened), grid_spacing_deg=spacings,
-                            variable=str(opened[0].attrs.get("variable_standard_name", "sea_surface_temperature")))
+                            variable=str(opened[0].attrs.get("variable_standard_name", DataContract.variable)))
     settings = run_settings(config, model_config, opened, processes.world_size)
     saved = load_state(state_file, settings) if resume else None
     if saved is not None:
@@ -361,15 +361,15 @@ def _check_settings(config: TrainConfig, model_config: ModelConfig, workers: int
     patch = max(model_config.patch_size[1:])
     if config.tile_size < patch:
         raise InputError(f"expected --tile-size of at least the model's patch ({patch} pixels), found "
-                         f"{config.tile_size}; a smaller tile is a single padded patch; pass 64 (the default) "
-                         f"or another multiple of {patch}")
+                         f"{config.tile_size}; a smaller tile is a single padded patch; pass {TrainConfig.tile_size} "
+                         f"(the default) or another multiple of {patch}")
     if isinstance(workers, bool) or not isinstance(workers, int) or workers < 0:
         raise InputError(f"expected --workers of 0 or more, found {workers!r}; pass 0 to load data in the main process")
 
 
 def _stop_diverged(epoch: int, found: str, best_epoch: int, config: TrainConfig, warn: bool = True) -> None:
     """Training diverged: keep the best model of the epochs before (warn), or refuse when there is none."""
-    advice = f"lower --learning-rate (this run: {config.learning_rate:g}; the default is 1e-3)"
+    advice = f"lower --learning-rate (this run: {config.learning_rate:g}; the default is {TrainConfig.learning_rate:g})"
     if best_epoch == 0:
         raise ResultError(f"expected training to converge, found {found} in epoch {epoch}; no model was written; "
                           f"{advice}")

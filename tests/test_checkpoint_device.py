@@ -20,22 +20,40 @@ def test_model_file_round_trip_is_weights_only(tmp_path):
     assert payload["format"] == "sstfill-model" and payload["sstfill_version"]
     loaded = load_model(path)
     assert loaded.model_id == model_id and loaded.contract == contract and loaded.config == config
+    assert loaded.model.settings == config  # ModelConfig is the model's one record of its constructor arguments
     assert float(loaded.model.input_std) == pytest.approx(0.5)
     for name, value in model.state_dict().items():
         assert torch.equal(value, loaded.model.state_dict()[name]), name
 
 
-def test_model_file_from_before_the_pixel_path_still_loads(tmp_path):
+def test_a_model_file_of_sstfill_0_1_0_still_loads(tmp_path):
     config = ModelConfig(embed_dim=16, hidden=16, depth=1, pixel_channels=0, baseline_structure=False)
-    contract = DataContract(tile_size=32)
+    contract = DataContract(tile_size=32, baseline_sigma_px=2.0)
     path = tmp_path / "old.pt"
-    save_model(path, build_model(config, contract), config, contract, {})
+    model = build_model(config, contract)
+    save_model(path, model, config, contract, {})
     payload = torch.load(path, weights_only=True)
-    del payload["model_args"]["pixel_channels"], payload["model_args"]["baseline_structure"]  # as sstfill 0.1.0 wrote it
-    torch.save(payload, path)
+    # As sstfill 0.1.0 wrote it: format 1, no checksum, no PixelPath or BaselineStructure settings.
+    del payload["model_args"]["pixel_channels"], payload["model_args"]["baseline_structure"], payload["weights_sha256"]
+    torch.save({**payload, "format_version": 1, "sstfill_version": "0.1.0"}, path)
     loaded = load_model(path)
     assert loaded.config.pixel_channels == 0 and loaded.model.pixels is None
     assert not loaded.config.baseline_structure and loaded.model.structure is None
+    assert loaded.contract.fill_sigma_px((0.25, 0.25)) == (2.0, 2.0) and loaded.sstfill_version == "0.1.0"
+    for name, value in model.state_dict().items():
+        assert torch.equal(value, loaded.model.state_dict()[name]), name
+
+
+def test_a_model_file_newer_than_this_sstfill_is_refused_with_an_upgrade_hint(tmp_path):
+    config, contract = ModelConfig(embed_dim=16, hidden=16, depth=1), DataContract(tile_size=32)
+    path = tmp_path / "future.pt"
+    save_model(path, build_model(config, contract), config, contract, {})
+    payload = torch.load(path, weights_only=True)
+    payload["contract"]["a_future_setting"] = 1  # what a newer format may hold, which this sstfill does not know
+    torch.save({**payload, "format_version": FORMAT_VERSION + 1}, path)
+    with pytest.raises(CheckpointError, match=rf"format {FORMAT_VERSION + 1}, this sstfill .* reads up to "
+                                              rf"{FORMAT_VERSION}; upgrade sstfill"):
+        load_model(path)
 
 
 def test_weights_checksum_depends_on_the_weights_alone(tmp_path):

@@ -364,3 +364,35 @@ def test_land_mask_file_with_flipped_latitude_and_other_longitude_convention(tmp
                       coords={"lat": lat[::-1], "lon": np.mod(lon[order], 360.0)})
     mask.to_netcdf(tmp_path / "flipped.nc")
     np.testing.assert_array_equal(read_land_mask(tmp_path / "flipped.nc", lat, lon), land)
+
+
+def _chunked_file(path, chunk_days):
+    """20 days of a 6 x 8 SST map, stored in chunks of chunk_days days (None: contiguous)."""
+    with netCDF4.Dataset(path, "w") as nc:
+        for name, size in (("time", 20), ("lat", 6), ("lon", 8)):
+            nc.createDimension(name, size)
+        nc.createVariable("time", "f8", ("time",)).setncatts({"units": "days since 2020-01-01"})
+        nc.createVariable("lat", "f8", ("lat",)).setncatts({"units": "degrees_north"})
+        nc.createVariable("lon", "f8", ("lon",)).setncatts({"units": "degrees_east"})
+        nc["time"][:], nc["lat"][:], nc["lon"][:] = np.arange(20), np.arange(6) + 40.0, np.arange(8) - 30.0
+        options = {"contiguous": True} if chunk_days is None else {"zlib": True, "chunksizes": (chunk_days, 6, 8)}
+        sst = nc.createVariable("sst", "f4", ("time", "lat", "lon"), **options)
+        sst.setncatts({"units": "K", "standard_name": "sea_surface_temperature"})
+        sst[:] = 290 + np.random.default_rng(0).random((20, 6, 8))
+    return path
+
+
+@pytest.mark.parametrize(("stored", "read"), [(5, 5), (20, 20), (None, 1)])
+def test_input_is_read_in_the_days_of_its_stored_chunks(tmp_path, stored, read):
+    """A stored chunk is decompressed whole, so reading it a day at a time would decompress it once per day."""
+    daily = open_daily([_chunked_file(tmp_path / "in.nc", stored)])
+    assert daily.sst.data.chunksize == (read, 6, 8)
+    with xr.open_dataset(tmp_path / "in.nc") as ds:
+        np.testing.assert_array_equal(daily.sst.values, ds["sst"].values)
+
+
+def test_stored_chunks_larger_than_the_read_limit_are_read_in_parts_that_fit(tmp_path, monkeypatch):
+    import sstfill.io.read as read
+
+    monkeypatch.setattr(read, "CHUNK_BYTES", 3 * 6 * 8 * 4)
+    assert open_daily([_chunked_file(tmp_path / "in.nc", 5)]).sst.data.chunksize == (3, 6, 8)

@@ -2,6 +2,7 @@ import pytest
 import torch
 import xarray as xr
 
+from sstfill.checkpoint import load_model
 from sstfill.config import ModelConfig, TrainConfig
 from sstfill.errors import InputError
 from sstfill.io.store import STORE_VERSION, open_store
@@ -94,3 +95,22 @@ def test_a_store_of_a_newer_version_or_without_statistics_is_refused(store, tmp_
     month_13 = store_copy(store, tmp_path / "month_13.nc", lambda ds: ds["month_of_year"].values.fill(13))
     with pytest.raises(InputError, match="calendar months outside 1..12"):
         open_store(month_13)
+
+
+def as_written_by_sstfill_0_1_0(ds: xr.Dataset) -> None:
+    """A store as sstfill 0.1.0 wrote it: version 1, one fixed fill sigma, none of the later attributes."""
+    for name in [n for n in ds.attrs if n.startswith("absolute_")] + ["baseline_fill", "training_mode",
+                                                                      "min_target_days", "seed"]:
+        del ds.attrs[name]
+    ds.attrs.update(sstfill_store_version=1, baseline_sigma_px=2.0)
+
+
+def test_a_store_of_sstfill_0_1_0_still_trains_residual_models(store, tmp_path):
+    old = store_copy(store, tmp_path / "old.nc", as_written_by_sstfill_0_1_0)
+    assert STORE_VERSION > 1 and open_store(old).attrs["sstfill_store_version"] == 1
+    quick = {"epochs": 1, "samples_per_epoch": 4, "batch_size": 4, "tile_size": 32}
+    result = train([old], tmp_path / "m.pt", config=TrainConfig(**quick), model_config=SMALL, device="cpu")
+    assert load_model(result.path).contract.baseline_sigma_px == 2.0
+    with pytest.raises(InputError, match="absolute-value statistics .* found older stores"):
+        train([old], tmp_path / "a.pt", config=TrainConfig(**quick, target_form="absolute"), model_config=SMALL,
+              device="cpu")

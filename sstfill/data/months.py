@@ -1,6 +1,6 @@
 """Group daily fields into calendar months and lay them out as (month, day-of-month) slots.
 
-The model sees each month as MAX_DAYS day slots; slot d holds day d + 1 of the month.
+The model sees each month as MAX_MONTH_DAYS day slots; slot d holds day d + 1 of the month.
 Slots past the month's length (in the file's own calendar: 28..31 days, 30 in 360_day)
 are *padded* and masked out of the temporal attention; a day that exists in the calendar
 but is absent from the input is simply an all-missing day.
@@ -16,11 +16,10 @@ import cftime
 import numpy as np
 import xarray as xr
 
+from sstfill.config import MAX_MONTH_DAYS
 from sstfill.errors import InputError
 
 log = logging.getLogger(__name__)
-
-MAX_DAYS = 31
 
 READ_BYTES = 256 * 2**20
 """Days are read from the input in blocks of about this many bytes: each read of a lazy array
@@ -153,7 +152,7 @@ def centred_windows(n_months: int, size: int) -> list[tuple[range, int]]:
     return windows
 
 
-def padded_days_mask(months: Sequence[Month], max_days: int = MAX_DAYS) -> np.ndarray:
+def padded_days_mask(months: Sequence[Month], max_days: int = MAX_MONTH_DAYS) -> np.ndarray:
     """(M, max_days) bool, True for slots beyond each month's length."""
     slots = np.arange(max_days)
     return np.stack([slots >= m.days_in_month for m in months])
@@ -186,7 +185,7 @@ class MonthFields:
 
 
 def load_month(sst: xr.DataArray, month: Month, ocean: np.ndarray, *, sigma_px: float, periodic_x: bool,
-               max_days: int = MAX_DAYS) -> MonthFields:
+               max_days: int = MAX_MONTH_DAYS) -> MonthFields:
     """Read one month of a lazy (time, lat, lon) array into its day slots, and compute its baseline.
 
     Days are read in blocks of about READ_BYTES into their float32 slots, so the month is

@@ -27,7 +27,11 @@ import xarray as xr
 
 from sstfill.errors import InputError
 
-STORE_VERSION = 1
+# Raise it whenever what a store holds changes, so that an older sstfill refuses a newer store with an
+# upgrade hint. 1: sstfill 0.1.0; 2 (0.2.0): baseline_sigma_px along y and x, and the attributes
+# baseline_fill, absolute_* statistics, training_mode, min_target_days and seed. Version 1 is still read;
+# it trains residual models only (absolute ones need the absolute_* statistics).
+STORE_VERSION = 2
 
 FILL_BY_SPACING = "by grid spacing"
 """baseline_fill of a store whose baseline_sigma_px is config.fill_sigma_px of its grid

@@ -7,6 +7,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from sstfill.config import MAX_MONTH_DAYS, ModelConfig, as_dict
 from sstfill.model.decoder import MonthlyConvDecoder
 from sstfill.model.encoder import BaselineStructure, PixelPath, VideoEncoder
 from sstfill.model.positional import SpatialPositionalEncoding2D
@@ -37,52 +38,29 @@ class SpatioTemporalModel(nn.Module):
     target_mean: Tensor
     target_std: Tensor
 
-    def __init__(
-        self,
-        patch_size: tuple[int, int, int] = (1, 4, 4),
-        embed_dim: int = 64,
-        num_heads: int = 4,
-        depth: int = 2,
-        hidden: int = 64,
-        overlap: int = 1,
-        dropout: float = 0.1,
-        max_days: int = 31,
-        pixel_channels: int = 16,
-        baseline_structure: bool = True,
-    ):
+    def __init__(self, *, max_days: int = MAX_MONTH_DAYS, **settings: Any):
+        """settings: fields of ModelConfig, which checks them (its defaults for those left out);
+        max_days: day slots per month (DataContract.max_days)."""
         super().__init__()
-        patch_size = tuple(int(p) for p in patch_size)
-        if embed_dim % 4 or embed_dim % num_heads:
-            raise ValueError(f"embed_dim must be divisible by 4 and by num_heads={num_heads}, got {embed_dim}")
-        self._config: dict[str, Any] = {
-            "patch_size": list(patch_size),
-            "embed_dim": int(embed_dim),
-            "num_heads": int(num_heads),
-            "depth": int(depth),
-            "hidden": int(hidden),
-            "overlap": int(overlap),
-            "dropout": float(dropout),
-            "max_days": int(max_days),
-            "pixel_channels": int(pixel_channels),
-            "baseline_structure": bool(baseline_structure),
-        }
-        self.patch_size = patch_size
-        self.structure = BaselineStructure() if baseline_structure else None
-        self.encoder = VideoEncoder(patch_size, embed_dim, dropout,
+        self.settings = config = ModelConfig(**settings)
+        self.max_days = int(max_days)
+        self.patch_size = config.patch_size
+        self.structure = BaselineStructure() if config.baseline_structure else None
+        self.encoder = VideoEncoder(config.patch_size, config.embed_dim, config.dropout,
                                     extra_channels=self.structure.channels if self.structure else 0)
-        self.pixels = PixelPath(self.encoder.in_channels, pixel_channels) if pixel_channels else None
-        self.temporal = TemporalAttentionAggregator(embed_dim, num_heads, max_days, dropout)
-        self.spatial_pe = SpatialPositionalEncoding2D(embed_dim)
-        self.spatial = SpatialTransformer(embed_dim, num_heads, depth, dropout=dropout)
-        self.decoder = MonthlyConvDecoder(embed_dim, hidden, patch_size[1:], overlap, out_channels=2,
-                                          skip_channels=pixel_channels)
+        self.pixels = PixelPath(self.encoder.in_channels, config.pixel_channels) if config.pixel_channels else None
+        self.temporal = TemporalAttentionAggregator(config.embed_dim, config.num_heads, self.max_days, config.dropout)
+        self.spatial_pe = SpatialPositionalEncoding2D(config.embed_dim)
+        self.spatial = SpatialTransformer(config.embed_dim, config.num_heads, config.depth, dropout=config.dropout)
+        self.decoder = MonthlyConvDecoder(config.embed_dim, config.hidden, config.patch_size[1:], config.overlap,
+                                          out_channels=2, skip_channels=config.pixel_channels)
         for name, value in (("input_mean", 0.0), ("input_std", 1.0), ("target_mean", 0.0), ("target_std", 1.0)):
             self.register_buffer(name, torch.tensor(value, dtype=torch.float32))
 
     @property
     def config(self) -> dict[str, Any]:
-        """Constructor arguments as plain JSON-able values: ``SpatioTemporalModel(**model.config)``."""
-        return {key: list(value) if isinstance(value, list) else value for key, value in self._config.items()}
+        """Constructor arguments as plain values: ``SpatioTemporalModel(**model.config)``."""
+        return {**as_dict(self.settings), "max_days": self.max_days}
 
     def set_normalisation(
         self, input_mean: float, input_std: float, target_mean: float, target_std: float

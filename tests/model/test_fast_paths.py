@@ -55,3 +55,28 @@ def test_pixel_path_applies_its_pointwise_convolutions():
     daily = path.mlp(features).reshape(2, 5, 2, 4, 3, 7)  # the Conv3d modules themselves
     expected = ((daily * weight).sum(dim=3) / weight.sum(dim=3)).transpose(1, 2).reshape(4, 5, 3, 7)
     torch.testing.assert_close(path(features, real), expected, atol=1e-5, rtol=1e-5)
+
+
+def test_pixel_path_gives_zero_for_a_month_without_real_days():
+    path = PixelPath(in_channels=4, channels=3)
+    real = torch.tensor([[True, True], [False, False]]).reshape(1, 2, 2)
+    out = path(torch.randn(1, 4, 4, 2, 2), real)
+    assert torch.equal(out[1], torch.zeros(3, 2, 2)) and out[0].abs().sum() > 0
+
+
+def test_cached_tables_made_during_inference_serve_training_too():
+    """The Gaussian bands and the spatial encodings are cached per size; one first made under
+    inference_mode must still take part in a backward pass."""
+    from sstfill.model import SpatioTemporalModel
+
+    torch.manual_seed(3)
+    model = SpatioTemporalModel(embed_dim=16, num_heads=2, depth=1, hidden=16, dropout=0.0, max_days=4)
+    b, m, d, h, w = 2, 1, 4, 8, 12
+    inputs = (torch.randn(b, 1, m * d, h, w), torch.rand(b, 1, m * d, h, w) < 0.5, torch.zeros(b, m, d, dtype=torch.bool),
+              torch.zeros(b, h, w, dtype=torch.bool), torch.zeros(b, m, dtype=torch.long), torch.randn(b, m, h, w))
+    with torch.inference_mode():
+        before = model(*inputs)
+    mean, log_var = model(*inputs)
+    (mean.square().mean() + log_var.mean()).backward()
+    assert all(p.grad is not None for p in model.encoder.proj.parameters())
+    torch.testing.assert_close(mean.detach(), before[0])
