@@ -7,11 +7,16 @@ means nothing. Each reconstruct runs in a child process, whose own peak resident
 from the operating system.
 
     python benchmarks/global_cost.py --resolution 0.05 --work runs/global
+    python benchmarks/global_cost.py --resolution 0.25 --no-check --device cuda --precision bf16 --json
+
+On a GPU machine the second line measures CUDA with mixed precision; --json prints one JSON line
+(resolution, grid, options, wall seconds, peak resident memory of the reconstruct process).
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import subprocess
 import sys
@@ -68,6 +73,10 @@ def main() -> None:
     parser.add_argument("--resolution", type=float, choices=(1.0, 0.25, 0.05), default=0.25)
     parser.add_argument("--work", type=Path, default=Path("runs/global"))
     parser.add_argument("--device", default="auto")
+    parser.add_argument("--precision", default="fp32", choices=("fp32", "bf16", "fp16"))
+    parser.add_argument("--batch-size", type=int, help="tiles per forward pass (default: sstfill's choice)")
+    parser.add_argument("--no-check", dest="check", action="store_false", help="reconstruct --no-check")
+    parser.add_argument("--json", action="store_true", help="print one JSON line instead of a sentence")
     args = parser.parse_args()
     args.work.mkdir(parents=True, exist_ok=True)
     if args.resolution == 0.05:
@@ -76,8 +85,10 @@ def main() -> None:
         daily = synth(args.work, args.resolution)
     out = daily.with_name(daily.stem + "_monthly.nc")
     start = time.monotonic()
+    options = ["--device", args.device, "--precision", args.precision, *([] if args.check else ["--no-check"]),
+               *([] if args.batch_size is None else ["--batch-size", str(args.batch_size)])]
     child = subprocess.Popen([sys.executable, "-m", "sstfill", "reconstruct", str(daily), str(out), "--overwrite",
-                              "--device", args.device])
+                              "--quiet", *options])
     _, status, usage = os.wait4(child.pid, 0)  # this child's own resource use, not the generator's
     wall = time.monotonic() - start
     if os.waitstatus_to_exitcode(status):
@@ -85,7 +96,13 @@ def main() -> None:
     peak_gb = usage.ru_maxrss * 1024 / 1e9  # kilobytes on Linux
     with xr.open_dataset(out) as ds:
         shape = (ds.sizes["lat"], ds.sizes["lon"])
-    print(f"global {args.resolution:g} degree, {shape[0]} x {shape[1]}: reconstruct {wall:.0f} s, peak {peak_gb:.2f} GB")
+    if args.json:
+        print(json.dumps({"resolution_deg": args.resolution, "grid": list(shape), "options": options,
+                          "cpu_threads": os.environ.get("OMP_NUM_THREADS"), "wall_s": round(wall, 1),
+                          "peak_gb": round(peak_gb, 2)}))
+    else:
+        print(f"global {args.resolution:g} degree, {shape[0]} x {shape[1]}, {' '.join(options)}: reconstruct "
+              f"{wall:.0f} s, peak {peak_gb:.2f} GB")
 
 
 if __name__ == "__main__":
