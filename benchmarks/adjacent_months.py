@@ -58,7 +58,7 @@ def pairs(errors, composites, counts, ocean, sigma_px, valid_days):
 def from_stores(paths, sigma_px, valid_days):
     for path in paths:
         store = open_store(path)
-        composites, counts = zip(*(composite(days) for days in store.daily))
+        composites, counts = zip(*(composite(days) for days in store.daily), strict=True)
         errors = [store.target[m] - store.baseline[m] for m in range(len(composites))]
         yield from pairs(errors, composites, counts, ~store.land, sigma_px, valid_days)
 
@@ -95,7 +95,7 @@ def main() -> None:
     setup_logging(quiet=True)
     found = (from_model(args.regions, args.seed, args.model, args.sigma_px, args.valid_days) if args.regions
              else from_stores(args.stores, args.sigma_px, args.valid_days))
-    errors, anomalies = zip(*found)
+    errors, anomalies = zip(*found, strict=True)
     error, anomaly = np.concatenate(errors), np.concatenate(anomalies)
     slope, intercept = np.polyfit(anomaly, error, 1)
     left = error - (slope * anomaly + intercept)

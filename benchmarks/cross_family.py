@@ -27,6 +27,7 @@ import json
 import math
 import sys
 import time
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -35,10 +36,10 @@ from scipy import ndimage
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from independent.cases import select  # noqa: E402
-from independent.files import write  # noqa: E402
-from independent.regrid import is_global, pixel_km  # noqa: E402
-from independent.sources import SourceMissing  # noqa: E402
+from independent.cases import select
+from independent.files import write
+from independent.regrid import is_global, pixel_km
+from independent.sources import SourceMissing
 
 CLASSES = (("0", 0, 0), ("1-4", 1, 4), ("5-9", 5, 9), (">=10", 10, 1 << 30))
 FEW_DAYS = 5
@@ -102,7 +103,7 @@ def score_nearest(maps: list[np.ndarray], counts: list[np.ndarray], months: list
                   nobs: dict[str, np.ndarray]) -> dict:
     """Scores of the nearest-filled composite in evaluate's layout (overall, < 5 days, by class)."""
     pool = Pool()
-    for estimate, count, month in zip(maps, counts, months):
+    for estimate, count, month in zip(maps, counts, months, strict=True):
         if month not in truth:
             continue
         reference = truth[month]
@@ -126,12 +127,14 @@ def run_case(case, args, extra: dict) -> dict:
     daily, truth = case.build(args.seed)
     daily_path, truth_path = write(daily, folder / "daily.nc"), write(truth, folder / "truth.nc")
     built = time.perf_counter()
-    recon = reconstruct([daily_path], folder / "recon.nc", model=args.model, device=args.device, overwrite=True, **extra)
+    recon = reconstruct([daily_path], folder / "recon.nc", model=args.model, device=args.device, overwrite=True,
+                        **extra)
     reconstructed = time.perf_counter()
     report = evaluate(recon, truth_path, daily_input=[daily_path])
     evaluated = time.perf_counter()
 
-    truth_maps = {m: truth["sst"].values[i] for i, m in enumerate(np.datetime_as_string(truth["time"].values, unit="M"))}
+    labels = np.datetime_as_string(truth["time"].values, unit="M")
+    truth_maps = {m: truth["sst"].values[i] for i, m in enumerate(labels)}
     with xr.open_dataset(recon) as ds:
         labels = np.datetime_as_string(ds["time"].values, unit="M")
         nobs = {m: ds["nobs"].values[i] for i, m in enumerate(labels)} if "nobs" in ds else {}
@@ -157,6 +160,10 @@ def ratios(methods: dict) -> dict:
             mine, floor = score[group].get("rmse"), methods[NEAREST][group].get("rmse")
             out[name][group] = mine / floor if mine is not None and floor else None
     return out
+
+
+def _ratio(ratios: dict, method: str, group: str) -> float | None:
+    return ratios.get(method, {}).get(group)
 
 
 def _f(value, spec: str = ".3f") -> str:
@@ -190,8 +197,8 @@ def print_summary(results: list[dict]) -> None:
         if "error" in r:
             print(f"| {r['key']}) {r['case']} | {r['error']} |" + " |" * 8)
             continue
-        q, sig = r["ratios"], r["methods"]["sstfill"]["overall"]
-        get = (lambda m, g: q.get(m, {}).get(g))
+        sig = r["methods"]["sstfill"]["overall"]
+        get = partial(_ratio, r["ratios"])
         print(f"| {r['key']}) {r['case']} | {r['grid'][0]}x{r['grid'][1]} x {r['days']} | "
               f"{_f(get('sstfill', 'overall'))} | {_f(get('sstfill', 'fewer_than_5_days'))} | "
               f"{_f(get('dineof', 'overall'))} | {_f(get('dineof', 'fewer_than_5_days'))} | "
@@ -206,7 +213,8 @@ def main() -> None:
     parser.add_argument("--cases", default=None, help="comma-separated keys or names (default: all)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--device", default="cpu")
-    parser.add_argument("--reconstruct-args", default="{}", help="JSON object of extra keyword arguments to reconstruct")
+    parser.add_argument("--reconstruct-args", default="{}",
+                        help="JSON object of extra keyword arguments to reconstruct")
     parser.add_argument("--json", action="store_true", help="also write every number to --out/results.json")
     args = parser.parse_args()
     extra = json.loads(args.reconstruct_args)

@@ -31,7 +31,7 @@ REPEAT = 5  # 0.25 degree cells per 0.05 degree row or column
 
 
 def synth(work: Path, resolution: float) -> Path:
-    """A generated global month at 1 or 0.25 degree (seed 3 or 4, as in the README)."""
+    """A generated global month at 1 or 0.25 degree (seed 3 or 4, as in docs/accuracy.md#global-months)."""
     folder = work / f"glob{resolution:g}"
     if not (folder / "daily.nc").exists():
         half = resolution / 2.0

@@ -85,7 +85,8 @@ def main() -> None:
 
 def print_tables(reports: list[dict]) -> None:
     """Markdown tables: the goals (ratios to the filled composite), then RMSE by valid days."""
-    print("| method | RMSE all ocean (K) | RMSE < 5 valid days (K) | all / filled composite | < 5 days / filled composite | ±1σ | ±2σ |")
+    print("| method | RMSE all ocean (K) | RMSE < 5 valid days (K) | all / filled composite "
+          "| < 5 days / filled composite | ±1σ | ±2σ |")
     print("|---|---|---|---|---|---|---|")
     methods = [m for m in ("sstfill", "dineof", "composite_filled", "naive_composite")
                if any(m in r["methods"] for r in reports)]

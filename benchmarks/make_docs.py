@@ -18,7 +18,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from heldout import scores  # noqa: E402
+from heldout import scores
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "benchmarks" / "results"
@@ -189,7 +189,7 @@ def summary(results: dict) -> str:
 | [against other gap fillers](#against-other-gap-fillers) | sstfill beside DINEOF on every benchmark |
 | [the check](#the-check-on-withheld-observations) | what the check on withheld observations changes |
 | [coverage](#coverage-of-the-uncertainty) | how well `sst_uncertainty` covers the errors |
-| [cost](#cost-of-a-global-month) | time and memory of a global month |"""
+| [cost](#cost-of-a-global-month) | time and memory of a global month |"""  # noqa: E501 (a Markdown row is one line)
 
 
 def heldout_section(results: dict) -> str:
@@ -343,7 +343,8 @@ the land:
 
 def peers_section(results: dict) -> str:
     def row(name: str, methods: dict, floor: str) -> list[str]:
-        return [name] + [ratios(methods[m], methods[floor]) if m in methods else "not run" for m in ("sstfill", "dineof")]
+        return [name, *(ratios(methods[m], methods[floor]) if m in methods else "not run"
+                        for m in ("sstfill", "dineof"))]
 
     rows = [row("held-out generated regions", heldout_methods(results), "composite_filled")]
     rows += [row(f"independent family, case {c['key']} ¹", c["methods"], "composite_nearest") for c in cases(results)]
@@ -374,8 +375,9 @@ def check_section(results: dict) -> str:
     rows = [
         ["held-out generated regions", ratios(held["sstfill"], floor), coverage(held["sstfill"]["overall"]),
          ratios(alone, floor), coverage(alone["overall"])],
-        ["bundled sample", ratios(sample["sstfill"], sample["composite_filled"]), coverage(sample["sstfill"]["overall"]),
-         ratios(sample_alone["sstfill"], sample["composite_filled"]), coverage(sample_alone["sstfill"]["overall"])],
+        ["bundled sample", ratios(sample["sstfill"], sample["composite_filled"]),
+         coverage(sample["sstfill"]["overall"]), ratios(sample_alone["sstfill"], sample["composite_filled"]),
+         coverage(sample_alone["sstfill"]["overall"])],
         ["independent family (all ocean ¹)", span(mine), f"{percent_span(covered)} within ±1σ",
          f"as with the check, except {changed}", f"{percent_span(family_alone['within_1sigma_range'])} within ±1σ"],
     ]
@@ -409,7 +411,7 @@ def pooling_table(results: dict) -> str:
 independent family, and the RMSE ratio of case e, the only one that moved (one run of
 `{results['check_pooling']['source']}` per variant):
 
-{table(["a month's rule fitted on"] + keys + ["e, RMSE ratio"], rows)}
+{table(["a month's rule fitted on", *keys, "e, RMSE ratio"], rows)}
 
 Case f's coverage changes between draws of the same rule: it says as much about which tiles
 were drawn as about the rule. On the held-out generated regions the rule
@@ -419,7 +421,8 @@ coverage {coverage(pooled)}; the rule kept gives {ratios(me, floor)} and {covera
 
 def coverage_section(results: dict) -> str:
     def row(name: str, s: dict) -> list[str]:
-        return [name, coverage(s["overall"])] + [percent(s["by_valid_days"][c].get("within_1sigma")) for c, _ in CLASSES]
+        by_class = s["by_valid_days"]
+        return [name, coverage(s["overall"]), *(percent(by_class[c].get("within_1sigma")) for c, _ in CLASSES)]
 
     rows = [row("held-out generated regions", heldout_methods(results)["sstfill"])]
     rows += [row(f"independent family, case {c['key']}", c["methods"]["sstfill"]) for c in cases(results)]

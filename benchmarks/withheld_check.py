@@ -27,12 +27,12 @@ import xarray as xr
 from sstfill.checkpoint import load_model
 from sstfill.data.baseline import monthly_baseline
 from sstfill.data.months import MonthFields, group_months
+from sstfill.data.predict import predict_window, read_month
 from sstfill.data.scores import NOBS_CLASSES
 from sstfill.data.tiling import ocean_tiles
 from sstfill.data.withhold import day_variogram, mean_errors, withhold
 from sstfill.io.land import resolve_land
 from sstfill.io.read import open_daily
-from sstfill.data.predict import predict_window, read_month
 
 
 def main() -> None:
@@ -80,7 +80,8 @@ def main() -> None:
         if n:
             pred = "–" if np.isnan(comp_pred) else f"{comp_pred / n:.4f}"
             print(f"| {name} | {int(n)} | {comp_d2 / n:.4f} | {pred} | "
-                  f"{np.sqrt(max(model_d2 - v, 0) / n):.3f} | {np.sqrt(model_t2 / n):.3f} | {np.sqrt(comp_t2 / n):.3f} |")
+                  f"{np.sqrt(max(model_d2 - v, 0) / n):.3f} | {np.sqrt(model_t2 / n):.3f} | "
+                  f"{np.sqrt(comp_t2 / n):.3f} |")
 
 
 if __name__ == "__main__":

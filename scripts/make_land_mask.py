@@ -11,9 +11,8 @@ in about 130 kB and never download one. Run once; the result is committed.
 
 from pathlib import Path
 
-import numpy as np
-
 import global_land_mask
+import numpy as np
 
 BLOCK = 6  # 1/120 degree -> 1/20 degree
 

@@ -14,7 +14,7 @@ import numpy as np
 
 from sstfill.testing import make_grid, synthetic_sst, write_netcdf
 
-REGION = dict(lat_min=24.0, lat_max=48.0, lon_min=-80.0, lon_max=-48.0, resolution_deg=0.25)
+REGION = {"lat_min": 24.0, "lat_max": 48.0, "lon_min": -80.0, "lon_max": -48.0, "resolution_deg": 0.25}
 SEED = 2021
 OUT = Path(__file__).resolve().parents[1] / "sample_data"
 

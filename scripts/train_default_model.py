@@ -116,8 +116,8 @@ def main() -> None:
     args.work.mkdir(parents=True, exist_ok=True)
     stores = make_stores(args.work, args.regions, args.seed, n_months=args.months, self_supervised=args.self_supervised,
                          vary=args.vary, jobs=args.jobs)
-    config = TrainConfig(epochs=args.epochs, samples_per_epoch=args.samples_per_epoch, seed=args.seed, patience=args.epochs,
-                         months_per_window=args.months_per_window)
+    config = TrainConfig(epochs=args.epochs, samples_per_epoch=args.samples_per_epoch, seed=args.seed,
+                         patience=args.epochs, months_per_window=args.months_per_window)
     train(stores, args.out, config=config, model_config=ModelConfig(**args.model_config), device=args.device,
           workers=args.workers)
 

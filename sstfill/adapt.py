@@ -9,9 +9,8 @@ days withheld at each pixel. No truth is involved.
 
 Why that target: it shares no day, and so no retrieval noise, with the thinned input. The
 composite of all valid days (self-supervised prepare's target) also holds the days the
-model still sees: against it the bare filled composite scored better than the model,
-although against the truth the model's error was 20-40 % lower; adapting towards it left
-a larger RMSE against the truth than this target did on all four inputs tried.
+model still sees, so it favours the composite, which repeats them, over a model closer to
+the truth.
 
 Guard against harm: a fixed set of thinned validation tiles, scored only at pixels that
 training never uses as targets (blocks set aside, and the caller's `exclude`), decides.
@@ -22,8 +21,8 @@ only if they beat the start. Otherwise the original model comes back, untouched.
 What the guard cannot see: withheld observations carry the sensor's own errors (regional
 retrieval errors shared with the neighbours seen that day), which a model trained against
 true monthly means learned to leave out. So adaptation can lower the validation error and
-still raise the error against the truth; it is off by default (docs/model.md,
-"Adapting to the input", has the measurements).
+still raise the error against the truth; it is off by default
+(docs/research.md#adapting-to-the-input).
 """
 
 from __future__ import annotations
@@ -39,6 +38,7 @@ import numpy as np
 import torch
 
 from sstfill.checkpoint import LoadedModel
+from sstfill.config import ReconstructConfig
 from sstfill.data.baseline import monthly_baseline
 from sstfill.data.dataset import model_reference, normalised_target, run_model, window_inputs
 from sstfill.data.months import Month, MonthFields, month_of_year, padded_days_mask
@@ -57,6 +57,9 @@ THIN_FRACTION = 0.5
 
 LEARNING_RATE = 1e-4
 """A tenth of the training rate: small steps away from weights that already work."""
+
+BATCH_SIZE = 8
+"""Tiles per step, and per pass over the validation tiles."""
 
 ADAPT_MAX_BYTES = 2**30
 """adapt_to_input holds at most this many bytes of months (an even spread of them), at least one."""
@@ -120,7 +123,7 @@ def validation_blocks(shape: tuple[int, int], block: int, rng: np.random.Generat
 def withheld_mean(full: np.ndarray, thinned: np.ndarray, scored: np.ndarray) -> np.ndarray:
     """(M, H, W) float32 K: the mean of each pixel's valid days of `full` (M, D, H, W) that
     `thinned` hides, where `scored`; NaN elsewhere."""
-    mean = np.stack([withheld_days_mean(month, kept)[0] for month, kept in zip(full, thinned)])
+    mean = np.stack([withheld_days_mean(month, kept)[0] for month, kept in zip(full, thinned, strict=True)])
     return np.where(scored, mean, np.nan).astype(np.float32)
 
 
@@ -160,7 +163,7 @@ class _Examples:
             thinned = [self._thinned(self.fields[i].slots, tile, rng) for i in window]
             if any(t is None for t in thinned):
                 continue
-            slots, baseline, nobs = (np.stack(parts) for parts in zip(*thinned))
+            slots, baseline, nobs = (np.stack(parts) for parts in zip(*thinned, strict=True))
             weight = loss_weights(full_nobs, nobs, ocean[None], tile_allowed[None], self.few_days_weight)
             if not weight.any():
                 continue
@@ -172,7 +175,7 @@ class _Examples:
             arrays["target"], defined = normalised_target(target, reference, self.norm)
             arrays["weight"] = np.where(defined, weight, 0.0).astype(np.float32)
             if flips:  # the anomalies have no preferred orientation (as in training)
-                axes = tuple(ax for ax, flip in zip((-2, -1), rng.integers(2, size=2)) if flip)
+                axes = tuple(ax for ax, flip in zip((-2, -1), rng.integers(2, size=2), strict=True) if flip)
                 if axes:
                     arrays = {k: v if k == "padded_days_mask" or v.ndim < 2 else np.ascontiguousarray(np.flip(v, axes))
                               for k, v in arrays.items()}
@@ -246,9 +249,9 @@ def _validation_rmse(model: torch.nn.Module, batches: list[dict[str, torch.Tenso
 
 def adapt_model(loaded: LoadedModel, months: list[Month], fields: list[MonthFields], land: np.ndarray, *,
                 periodic_x: bool, sigma_px: float | tuple[float, float], device: torch.device,
-                budget_s: float = 60.0, seed: int = 0, exclude: np.ndarray | None = None,
+                budget_s: float = ReconstructConfig.adapt_seconds, seed: int = 0, exclude: np.ndarray | None = None,
                 learning_rate: float = LEARNING_RATE, max_steps: int = MAX_STEPS,
-                batch_size: int = 8) -> tuple[LoadedModel, AdaptReport]:
+                batch_size: int = BATCH_SIZE) -> tuple[LoadedModel, AdaptReport]:
     """A copy of `loaded` fine-tuned on the input's own months (self-supervised), with its report;
     `loaded` itself, unchanged, when no round beat it on the validation tiles.
 

@@ -2,8 +2,7 @@
 
 The model (on a share of the tiles), a low-rank DINEOF reconstruction and the filled
 composite are run on the input with observations withheld (sstfill.data.withhold) and
-scored against what was withheld (sstfill.data.calibration); docs/model.md, "Checks on
-withheld observations".
+scored against what was withheld (sstfill.data.calibration): docs/model.md#step-9.
 """
 
 from __future__ import annotations
@@ -68,7 +67,8 @@ def check_tile_count(tiles: list[Tile], *, for_adapt: bool = False) -> int:
 
 def check_month(daily: DailyInput, months: list[Month], loaded: LoadedModel, land: np.ndarray,
                 window: tuple[range, int], tiles: list[Tile], *, device: torch.device, batch_size: int | None,
-                precision: str, entropy: Sequence[int], advance: Callable[[int], None] = lambda n: None) -> WithheldErrors:
+                precision: str, entropy: Sequence[int],
+                advance: Callable[[int], None] = lambda n: None) -> WithheldErrors:
     """The candidates' errors on observations withheld from one month, months[window[0][window[1]]]:
     its window thinned with draws from `entropy`, the model run on `tiles` (check_tiles)."""
     ocean = ~land

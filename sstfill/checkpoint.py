@@ -154,7 +154,8 @@ def _read_payload(path: Path) -> dict[str, Any]:
     """The unpickled contents of an intact sstfill model file of a format this sstfill reads."""
     if not path.is_file():
         found = "a directory" if path.is_dir() else "nothing"
-        raise CheckpointError(f"expected a model file at {path}, found {found}; train one with 'sstfill train' or omit --model")
+        raise CheckpointError(f"expected a model file at {path}, found {found}; train one with 'sstfill train' or "
+                              "omit --model")
     _check_zip(path)
     try:
         payload = torch.load(path, map_location="cpu", weights_only=True)
@@ -171,7 +172,8 @@ def _read_payload(path: Path) -> dict[str, Any]:
             "pass a file written by 'sstfill train'"
         ) from None
     if not isinstance(payload, dict) or payload.get("format") != FORMAT:
-        raise CheckpointError(f"expected an sstfill model file at {path}, found another kind of file; pass a file written by 'sstfill train'")
+        raise CheckpointError(f"expected an sstfill model file at {path}, found another kind of file; pass a file "
+                              "written by 'sstfill train'")
     version = payload.get("format_version")
     if isinstance(version, int) and version > FORMAT_VERSION:
         raise CheckpointError(f"{path} has model-file format {version}, this sstfill ({__version__}) reads up to "

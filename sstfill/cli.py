@@ -14,12 +14,22 @@ import signal
 import sys
 import time
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 
 from sstfill import __version__
-from sstfill.config import MIN_QUALITY, ModelConfig, PrepareConfig, ReconstructConfig, TrainConfig
+from sstfill.config import (
+    DEVICE,
+    MIN_QUALITY,
+    PRECISION,
+    TRAIN_WORKERS,
+    ModelConfig,
+    PrepareConfig,
+    ReconstructConfig,
+    SynthConfig,
+    TrainConfig,
+)
 from sstfill.errors import SstfillError
 
 EXIT_CODES = ("Exit status: 0 done; 1 bad input, a failed check or a failed write (one line on stderr says "
@@ -32,10 +42,13 @@ app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_
 log = logging.getLogger("sstfill")
 
 Device = Annotated[str, typer.Option(help="auto (CUDA when available, else CPU), cpu, cuda or cuda:N.")]
-Variable = Annotated[Optional[str], typer.Option("--var", help="Name of the SST variable (default: found by standard_name, then by common names).")]
-MinQuality = Annotated[int, typer.Option(help="Keep only observations with GHRSST quality_level >= this (when the file has quality_level).")]
-LandMask = Annotated[Optional[str], typer.Option(help="NetCDF land mask on the input grid (1 = land), or 'coastline' for the bundled coastline.")]
-Months = Annotated[Optional[str], typer.Option(help="Only these months: YYYY-MM, an inclusive range YYYY-MM:YYYY-MM, "
+Variable = Annotated[str | None, typer.Option("--var", help="Name of the SST variable (default: found by "
+                                                             "standard_name, then by common names).")]
+MinQuality = Annotated[int, typer.Option(help="Keep only observations with GHRSST quality_level >= this (when the "
+                                              "file has quality_level).")]
+LandMask = Annotated[str | None, typer.Option(help="NetCDF land mask on the input grid (1 = land), or 'coastline' for "
+                                                   "the bundled coastline.")]
+Months = Annotated[str | None, typer.Option(help="Only these months: YYYY-MM, an inclusive range YYYY-MM:YYYY-MM, "
                                                  "or a comma list (default: all). Split a long input across jobs.")]
 Precision = Annotated[str, typer.Option(help="fp32; or bf16 / fp16: mixed precision, the model's layers computing "
                                         "with about 3 significant digits, faster on GPUs and on CPUs with bf16 "
@@ -57,7 +70,8 @@ def _version(value: bool) -> None:
 def main(
     verbose: Verbose = False,
     quiet: Quiet = False,
-    version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version.")] = False,
+    version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True,
+                                          help="Print the version.")] = False,
 ) -> None:
     from sstfill.logs import setup_logging
 
@@ -125,14 +139,16 @@ def _command_line() -> str:
 def prepare(
     daily: Annotated[list[str], typer.Argument(help="Daily SST: files, directories or quoted globs.")],
     out: Annotated[str, typer.Option(help="The training store to write (NetCDF).")],
-    target: Annotated[Optional[list[str]], typer.Option(help="Gap-free target on the same grid, monthly (or daily/hourly: "
+    target: Annotated[list[str] | None, typer.Option(help="Gap-free target on the same grid, monthly (or daily/hourly: "
                                                         "averaged to months); repeatable. Without it the store is "
                                                         "self-supervised.")] = None,
-    min_target_days: Annotated[int, typer.Option(help="Self-supervised: learn only from pixels seen on at least this many days of a month.")] = PrepareConfig.min_target_days,
-    seed: Annotated[int, typer.Option(help="Self-supervised: seed of the extra hiding of days.")] = PrepareConfig.seed,
+    min_target_days: Annotated[int, typer.Option(help="Self-supervised: learn only from pixels seen on at least this "
+                                                      "many days of a month.")] = PrepareConfig.min_target_days,
+    seed: Annotated[int, typer.Option(
+        help="Self-supervised: seed of the extra hiding of days.")] = PrepareConfig.seed,
     land_mask: LandMask = None,
     var: Variable = None,
-    target_var: Annotated[Optional[str], typer.Option(help="Name of the target's SST variable.")] = None,
+    target_var: Annotated[str | None, typer.Option(help="Name of the target's SST variable.")] = None,
     min_quality: MinQuality = PrepareConfig.min_quality,
     months: Months = None,
     overwrite: Overwrite = False,
@@ -157,22 +173,28 @@ def prepare(
 def train(
     stores: Annotated[list[Path], typer.Argument(help="One or more stores from 'sstfill prepare'.")],
     out: Annotated[str, typer.Option(help="The model file to write.")],
-    device: Device = "auto",
+    device: Device = DEVICE,
     epochs: Annotated[int, typer.Option(help="Maximum number of epochs.")] = TrainConfig.epochs,
     batch_size: Annotated[int, typer.Option(help="Tiles per optimisation step.")] = TrainConfig.batch_size,
-    samples_per_epoch: Annotated[int, typer.Option(help="Random tiles drawn per epoch.")] = TrainConfig.samples_per_epoch,
-    learning_rate: Annotated[float, typer.Option(help="Peak learning rate (AdamW, one-cycle schedule).")] = TrainConfig.learning_rate,
-    patience: Annotated[int, typer.Option(help="Stop after this many epochs without validation improvement.")] = TrainConfig.patience,
-    validation_fraction: Annotated[float, typer.Option(help="Fraction of each store's months (the last ones) held out.")] = TrainConfig.validation_fraction,
+    samples_per_epoch: Annotated[int, typer.Option(
+        help="Random tiles drawn per epoch.")] = TrainConfig.samples_per_epoch,
+    learning_rate: Annotated[float, typer.Option(
+        help="Peak learning rate (AdamW, one-cycle schedule).")] = TrainConfig.learning_rate,
+    patience: Annotated[int, typer.Option(
+        help="Stop after this many epochs without validation improvement.")] = TrainConfig.patience,
+    validation_fraction: Annotated[float, typer.Option(
+        help="Fraction of each store's months (the last ones) held out.")] = TrainConfig.validation_fraction,
     tile_size: Annotated[int, typer.Option(help="Tile size in pixels.")] = TrainConfig.tile_size,
-    months_per_window: Annotated[int, typer.Option(help="Months the model sees together (cross-month attention).")] = TrainConfig.months_per_window,
-    target_form: Annotated[str, typer.Option(help="residual (predict the correction to the filled composite) or absolute.")] = TrainConfig.target_form,
+    months_per_window: Annotated[int, typer.Option(
+        help="Months the model sees together (cross-month attention).")] = TrainConfig.months_per_window,
+    target_form: Annotated[str, typer.Option(help="residual (predict the correction to the filled composite) or "
+                                                  "absolute.")] = TrainConfig.target_form,
     embed_dim: Annotated[int, typer.Option(help="Token width of the transformer.")] = ModelConfig.embed_dim,
     depth: Annotated[int, typer.Option(help="Spatial transformer layers.")] = ModelConfig.depth,
     seed: Annotated[int, typer.Option(help="Random seed.")] = TrainConfig.seed,
-    workers: Annotated[int, typer.Option(help="Data-loading worker processes.")] = 0,
+    workers: Annotated[int, typer.Option(help="Data-loading worker processes.")] = TRAIN_WORKERS,
     precision: Annotated[str, typer.Option(help="fp32, or bf16: mixed precision (autocast), faster on GPUs and on "
-                                           "CPUs with bf16 instructions.")] = "fp32",
+                                           "CPUs with bf16 instructions.")] = PRECISION,
     resume: Annotated[bool, typer.Option("--resume", help="Continue a stopped run from the training state it left "
                                          "beside --out (OUT.resume), with the same stores and options.")] = False,
     overwrite: Overwrite = False,
@@ -209,25 +231,32 @@ def train(
 
 @app.command()
 def reconstruct(
-    paths: Annotated[list[str], typer.Argument(help="Daily SST inputs (files, directories or quoted globs), then the output file.")],
-    model: Annotated[Optional[Path], typer.Option(help="Model file from 'sstfill train' (default: the bundled model).")] = None,
-    device: Device = "auto",
+    paths: Annotated[list[str], typer.Argument(help="Daily SST inputs (files, directories or quoted globs), then the "
+                                                    "output file.")],
+    model: Annotated[Path | None, typer.Option(
+        help="Model file from 'sstfill train' (default: the bundled model).")] = None,
+    device: Device = DEVICE,
     var: Variable = None,
     min_quality: MinQuality = ReconstructConfig.min_quality,
     land_mask: LandMask = None,
-    batch_size: Annotated[Optional[int], typer.Option(help="Tiles per forward pass (default: 2 on CPU, where a few "
-                                                      "tiles stay in the cache, 8 on CUDA).")] = ReconstructConfig.batch_size,
+    batch_size: Annotated[int | None, typer.Option(
+        help="Tiles per forward pass (default: 2 on CPU, where a few tiles stay in the cache, "
+             "8 on CUDA).")] = ReconstructConfig.batch_size,
     precision: Precision = ReconstructConfig.precision,
-    pack: Annotated[bool, typer.Option("--pack", help="Write SST as int16 with scale/offset, like GHRSST L4 files.")] = ReconstructConfig.pack,
-    check: Annotated[bool, typer.Option("--check/--no-check", help="First score the model, a low-rank (DINEOF) fill and "
-                                        "the composite on observations withheld from the input; per valid-day class "
-                                        "keep the model unless another did significantly better, and scale sigma to "
-                                        "the errors seen there.")] = ReconstructConfig.check,
+    pack: Annotated[bool, typer.Option(
+        "--pack", help="Write SST as int16 with scale/offset, like GHRSST L4 files.")] = ReconstructConfig.pack,
+    check: Annotated[bool, typer.Option("--check/--no-check", help="First score the model, a low-rank (DINEOF) fill "
+                                        "and the composite on observations withheld from the input; per valid-day "
+                                        "class keep the model unless another did significantly better, and scale "
+                                        "sigma to the errors seen there.")] = ReconstructConfig.check,
     adapt: Annotated[bool, typer.Option("--adapt", help="First fine-tune the model on this input (self-supervised, "
                                         "guarded: kept only if it does better on withheld observations). Off by "
-                                        "default: it helps on some inputs and harms others (README).")] = ReconstructConfig.adapt,
-    adapt_seconds: Annotated[float, typer.Option(help="Wall-time budget of --adapt, in seconds.")] = ReconstructConfig.adapt_seconds,
-    seed: Annotated[int, typer.Option(help="Which observations --check and --adapt withhold.")] = ReconstructConfig.seed,
+                                        "default: it helps on some inputs and harms others "
+                                        "(docs/research.md#adapting-to-the-input).")] = ReconstructConfig.adapt,
+    adapt_seconds: Annotated[float, typer.Option(
+        help="Wall-time budget of --adapt, in seconds.")] = ReconstructConfig.adapt_seconds,
+    seed: Annotated[int, typer.Option(
+        help="Which observations --check and --adapt withhold.")] = ReconstructConfig.seed,
     months: Months = None,
     overwrite: Overwrite = False,
     as_json: AsJson = False,
@@ -246,8 +275,8 @@ def reconstruct(
         raise typer.Exit(2)
     *inputs, out = paths
     written = _run(lambda: run(inputs, out, model=model, device=device, variable=var, min_quality=min_quality,
-                               land_mask=land_mask, batch_size=batch_size, precision=precision, pack=pack, check=check, adapt=adapt,
-                               adapt_seconds=adapt_seconds, seed=seed, months=months, overwrite=overwrite,
+                               land_mask=land_mask, batch_size=batch_size, precision=precision, pack=pack, check=check,
+                               adapt=adapt, adapt_seconds=adapt_seconds, seed=seed, months=months, overwrite=overwrite,
                                history=_command_line()))
     if as_json:
         _print_json({"command": "reconstruct", **reconstruction_summary(written)}, started)
@@ -256,13 +285,18 @@ def reconstruct(
 @app.command()
 def evaluate(
     recon: Annotated[Path, typer.Argument(help="Monthly reconstruction (from 'sstfill reconstruct').")],
-    reference: Annotated[Path, typer.Argument(help="Gap-free reference on the same grid, monthly (or daily/hourly: averaged to months).")],
-    input: Annotated[Optional[list[str]], typer.Option("--input", help="Daily input, to score the baselines (composites, DINEOF) beside it.")] = None,
+    reference: Annotated[Path, typer.Argument(help="Gap-free reference on the same grid, monthly (or daily/hourly: "
+                                                   "averaged to months).")],
+    input: Annotated[list[str] | None, typer.Option("--input", help="Daily input, to score the baselines (composites, "
+                                                                    "DINEOF) beside it.")] = None,
     var: Variable = None,
     min_quality: MinQuality = MIN_QUALITY,
     as_json: Annotated[bool, typer.Option("--json", help="Print the scores as JSON.")] = False,
-    dineof: Annotated[bool, typer.Option("--dineof/--no-dineof", help="With --input, also score DINEOF (skip it on large domains).")] = True,
-    plot: Annotated[Optional[Path], typer.Option("--plot", metavar="DIR", help="Write map and RMSE figures (PNG) to this directory; needs matplotlib (the 'plot' extra).")] = None,
+    dineof: Annotated[bool, typer.Option("--dineof/--no-dineof", help="With --input, also score DINEOF (skip it on "
+                                                                       "large domains).")] = True,
+    plot: Annotated[Path | None, typer.Option("--plot", metavar="DIR", help="Write map and RMSE figures (PNG) to this "
+                                                                            "directory; needs matplotlib (the 'plot' "
+                                                                            "extra).")] = None,
     verbose: Verbose = False,
     quiet: Quiet = False,
 ) -> None:
@@ -285,14 +319,16 @@ def evaluate(
 @app.command()
 def synth(
     out_dir: Annotated[Path, typer.Argument(help="New directory for daily input(s) and truth.nc.")],
-    region: Annotated[tuple[float, float, float, float], typer.Option(help="LAT_MIN LAT_MAX LON_MIN LON_MAX in degrees.")] = (24.0, 48.0, -80.0, -48.0),
-    resolution: Annotated[float, typer.Option(help="Grid spacing in degrees (0.05 to 1).")] = 0.25,
-    start: Annotated[str, typer.Option(help="First day (a month start), YYYY-MM-DD.")] = "2021-01-01",
-    months: Annotated[int, typer.Option(help="Number of whole months.")] = 3,
-    seed: Annotated[int, typer.Option(help="Random seed: the same seed gives the same data.")] = 0,
-    cloud_cover: Annotated[float, typer.Option(help="Mean cloud cover, 0..1.")] = 0.6,
-    calendar: Annotated[str, typer.Option(help="standard, noleap, 360_day, all_leap, ...")] = "standard",
-    form: Annotated[str, typer.Option(help="cube, ghrsst (one L3S file per day), era5 or cmip.")] = "cube",
+    region: Annotated[tuple[float, float, float, float], typer.Option(help="LAT_MIN LAT_MAX LON_MIN LON_MAX in "
+                                                                           "degrees.")] = (24.0, 48.0, -80.0, -48.0),
+    resolution: Annotated[float, typer.Option(
+        help="Grid spacing in degrees (0.05 to 1).")] = SynthConfig.resolution_deg,
+    start: Annotated[str, typer.Option(help="First day (a month start), YYYY-MM-DD.")] = SynthConfig.start,
+    months: Annotated[int, typer.Option(help="Number of whole months.")] = SynthConfig.months,
+    seed: Annotated[int, typer.Option(help="Random seed: the same seed gives the same data.")] = SynthConfig.seed,
+    cloud_cover: Annotated[float, typer.Option(help="Mean cloud cover, 0..1.")] = SynthConfig.cloud_cover,
+    calendar: Annotated[str, typer.Option(help="standard, noleap, 360_day, all_leap, ...")] = SynthConfig.calendar,
+    form: Annotated[str, typer.Option(help="cube, ghrsst (one L3S file per day), era5 or cmip.")] = SynthConfig.form,
     verbose: Verbose = False,
     quiet: Quiet = False,
 ) -> None:

@@ -23,6 +23,9 @@ TARGET_FORMS = ("residual", "absolute")
 TRAINING_MODES = ("supervised", "self-supervised")
 MAX_MONTH_DAYS = 31  # a model must have a day slot for every day of the longest month
 MIN_QUALITY = 4  # the GHRSST quality_level an observation needs unless --min-quality says otherwise
+DEVICE = "auto"  # CUDA when there is one, else the CPU (sstfill.device.resolve_device)
+PRECISION = "fp32"  # the arithmetic a model runs in unless --precision says otherwise (one of PRECISIONS)
+TRAIN_WORKERS = 0  # data-loading worker processes of sstfill train; 0 loads in the main process
 
 
 def from_dict(cls: type[C], values: dict[str, Any]) -> C:
@@ -105,8 +108,8 @@ def fill_sigma_px(dy_deg: float, dx_deg: float) -> tuple[float, float]:
 
     On square cells, sqrt(1 degree / spacing): 1 px at 1 degree, 2 px at 0.25 degree and
     4.5 px at 0.05 degree. The model does not learn to undo a poor fill at never-observed
-    pixels, so the fill itself must suit the grid; the measurements behind the rule are in
-    docs/research.md ("The first width of the gap fill"). On non-square cells the fill is
+    pixels, so the fill itself must suit the grid
+    (docs/research.md#the-first-width-of-the-gap-fill). On non-square cells the fill is
     as wide in degrees along both axes, sqrt(spacing) with spacing the geometric mean of the
     steps. A step of 0 (a single row or column) takes the other; 2 px when both are unknown.
     """
@@ -220,12 +223,25 @@ class PrepareConfig:
 
 
 @dataclass
+class SynthConfig:
+    """sstfill synth's settings besides the region; sstfill.synth.synth checks them as it generates."""
+
+    resolution_deg: float = 0.25
+    start: str = "2021-01-01"  # the first day, a month start
+    months: int = 3
+    seed: int = 0
+    cloud_cover: float = 0.6
+    calendar: str = "standard"
+    form: str = "cube"  # one of sstfill.synth.FORMS
+
+
+@dataclass
 class ReconstructConfig:
     """sstfill reconstruct's settings (sstfill.reconstruct.reconstruct says what each does)."""
 
     min_quality: int | None = MIN_QUALITY  # checked where the input is opened (io.read.open_daily)
     batch_size: int | None = None  # tiles per forward pass; None: chosen for the device (device.inference_batch_size)
-    precision: str = "fp32"  # one of PRECISIONS
+    precision: str = PRECISION
     pack: bool = False
     check: bool = True
     adapt: bool = False
@@ -243,11 +259,24 @@ class ReconstructConfig:
 
 PRECISIONS = ("fp32", "bf16", "fp16")
 """The arithmetic a model may run in: float32, or mixed precision with bfloat16 or float16 (autocast)."""
+TRAIN_PRECISIONS = ("fp32", "bf16")
+"""Those training may use: fp16 would need loss scaling."""
 
 
 def check_precision(precision: Any, allowed: tuple[str, ...] = PRECISIONS) -> None:
     _require(precision in allowed, f"--precision {', '.join(allowed[:-1])} or {allowed[-1]}", precision,
-             "pass one of those (fp32 is the default)")
+             f"pass one of those ({PRECISION} is the default)")
+
+
+def check_training(config: TrainConfig, model_config: ModelConfig, workers: Any, precision: Any) -> None:
+    """What sstfill train needs beyond each record's own checks: a precision it can train in, a tile of at
+    least the model's patch, and the data-loading workers."""
+    check_precision(precision, TRAIN_PRECISIONS)
+    patch = max(model_config.patch_size[1:])
+    _require(config.tile_size >= patch, f"--tile-size of at least the model's patch ({patch} pixels)",
+             config.tile_size, f"a smaller tile is a single padded patch; pass {TrainConfig.tile_size} (the default) "
+             f"or another multiple of {patch}")
+    _require_count("--workers", workers, 0, "pass 0 to load data in the main process")
 
 
 def check_seed(seed: Any) -> None:

@@ -3,6 +3,7 @@ and how the model computes there: the arithmetic precision and the tiles per for
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import random
@@ -11,13 +12,13 @@ from collections.abc import Mapping
 import numpy as np
 import torch
 
-from sstfill.config import check_precision
+from sstfill.config import DEVICE, check_precision
 from sstfill.errors import DeviceError
 
 log = logging.getLogger(__name__)
 
 
-def resolve_device(spec: str = "auto") -> torch.device:
+def resolve_device(spec: str = DEVICE) -> torch.device:
     """Turn a user's device choice into a torch.device.
 
     "auto" means CUDA when available, else CPU. Asking for CUDA where there is none is an
@@ -73,8 +74,7 @@ def to_device(array: np.ndarray, device: torch.device) -> torch.Tensor:
 
 def inference_batch_size(device: torch.device) -> int:
     """Tiles per forward pass when the user names none. On CPU, 2: the per-pixel layers' working set of a
-    few tiles stays in the processor's cache, where 8 tiles made the whole pass about 1.5 times slower
-    (docs/research.md, speed on CPU). On CUDA, 8."""
+    few tiles stays in the processor's cache, and more tiles make the whole pass slower. On CUDA, 8."""
     return 8 if device.type == "cuda" else 2
 
 
@@ -118,10 +118,9 @@ def configure_threads(environ: Mapping[str, str] = os.environ) -> int:
     count, reason = thread_budget(environ)
     torch.set_num_threads(count)
     if torch.get_num_interop_threads() > count:
-        try:
+        # torch allows this once, before any inter-op work has started; keep what is set then
+        with contextlib.suppress(RuntimeError):
             torch.set_num_interop_threads(count)
-        except RuntimeError:
-            pass  # torch allows this once, before any inter-op work has started; keep what is set then
     threadpool_limits(limits=count, user_api="blas")
     dask.config.set(num_workers=count)  # the pool that reads the lazy inputs
     if _logged_budget != (count, reason):
@@ -148,5 +147,5 @@ def _local_processes(environ: Mapping[str, str]) -> int:
 def seed_everything(seed: int) -> None:
     """Seed Python, NumPy and torch so a run can be repeated."""
     random.seed(seed)
-    np.random.seed(seed)
+    np.random.seed(seed)  # noqa: NPY002 (the global generator that code drawing without a Generator uses)
     torch.manual_seed(seed)

@@ -19,6 +19,7 @@ from __future__ import annotations
 import logging
 import os
 from collections.abc import Sequence
+from itertools import pairwise
 from pathlib import Path
 
 import numpy as np
@@ -26,6 +27,7 @@ import pandas as pd
 import xarray as xr
 
 from sstfill.baselines.dineof import DineofTooLarge, dineof_monthly
+from sstfill.config import MIN_QUALITY
 from sstfill.data.baseline import composite, fill_gaps
 from sstfill.data.months import group_months, month_labels, monthly_means
 from sstfill.data.scores import MethodScore
@@ -41,7 +43,7 @@ MIN_MONTHLY_STEP_DAYS = 25
 
 
 def evaluate(recon: str | Path, reference: str | Path, *, daily_input: Sequence[str | os.PathLike] | None = None,
-             variable: str | None = None, min_quality: int | None = 4, dineof: bool = True,
+             variable: str | None = None, min_quality: int | None = MIN_QUALITY, dineof: bool = True,
              plot_dir: str | os.PathLike | None = None) -> dict:
     """Scores of the reconstruction (and of the baselines when daily_input is given) against reference.
 
@@ -68,8 +70,8 @@ def evaluate(recon: str | Path, reference: str | Path, *, daily_input: Sequence[
     recon_keys = month_labels(recon_sst["time"])
     common = [k for k in recon_keys if k in truth_index]
     if not common:
-        raise InputError(f"expected months in common between {recon} ({recon_keys[0]}..{recon_keys[-1]}) and {reference}, "
-                         "found none; check that they cover the same period")
+        raise InputError(f"expected months in common between {recon} ({recon_keys[0]}..{recon_keys[-1]}) and "
+                         f"{reference}, found none; check that they cover the same period")
 
     naive: dict[str, tuple[np.ndarray, np.ndarray]] = {}
     dineof_maps: dict[str, np.ndarray] | None = None
@@ -90,7 +92,8 @@ def evaluate(recon: str | Path, reference: str | Path, *, daily_input: Sequence[
                     try:
                         dineof_maps.update(_run_dineof(month.label, days, ocean, daily.periodic_x, dineof_notes))
                     except DineofTooLarge as exc:
-                        log.warning("DINEOF not scored: %s. Pass --no-dineof (dineof=False) to skip it on large domains", exc)
+                        log.warning("DINEOF not scored: %s. Pass --no-dineof (dineof=False) to skip it on large "
+                                    "domains", exc)
                         dineof_maps, dineof_notes = None, {}
 
     scores = {"sstfill": MethodScore()}
@@ -149,7 +152,7 @@ def check_monthly(time: xr.DataArray, recon: str | Path) -> None:
     """Refuse a reconstruction with several maps in a month or maps days apart: daily data, not sstfill's output."""
     labels = month_labels(time)
     values = time.values
-    steps = [pd.Timedelta(b - a).total_seconds() / 86400 for a, b in zip(values[:-1], values[1:])]
+    steps = [pd.Timedelta(b - a).total_seconds() / 86400 for a, b in pairwise(values)]
     shortest = min(np.abs(steps), default=np.inf)
     if len(set(labels)) < len(labels) or shortest < MIN_MONTHLY_STEP_DAYS:
         found = (f"{len(labels)} time steps in {len(set(labels))} month(s)" if len(set(labels)) < len(labels)
@@ -180,7 +183,8 @@ def check_overlap(valid: dict[str, int], recon: str | Path, reference: str | Pat
     )
 
 
-def _run_dineof(label: str, days: np.ndarray, ocean: np.ndarray, periodic_x: bool, notes: dict) -> dict[str, np.ndarray]:
+def _run_dineof(label: str, days: np.ndarray, ocean: np.ndarray, periodic_x: bool,
+                notes: dict) -> dict[str, np.ndarray]:
     """{label: DINEOF's monthly map}, or {} when the month has no valid ocean value; notes its choices."""
     if not (np.isfinite(days) & ocean).any():
         log.info("DINEOF %s: no valid ocean value, not scored", label)

@@ -56,7 +56,8 @@ def _mem_available() -> float | None:
 
 def _cgroup_room() -> float | None:
     """cgroup v2 (memory.max) or v1 (memory.limit_in_bytes) limit minus what the group already uses."""
-    for limit_file, usage_file in (("memory.max", "memory.current"), ("memory.limit_in_bytes", "memory.usage_in_bytes")):
+    files = (("memory.max", "memory.current"), ("memory.limit_in_bytes", "memory.usage_in_bytes"))
+    for limit_file, usage_file in files:
         for root in (Path("/sys/fs/cgroup"), Path("/sys/fs/cgroup/memory")):
             try:
                 limit = (root / limit_file).read_text().strip()

@@ -13,8 +13,8 @@ from pathlib import Path
 
 import numpy as np
 
-from sstfill.errors import InputError, OutputError
 from sstfill.data.scores import NOBS_CLASSES
+from sstfill.errors import InputError, OutputError
 
 LAND_GREY = (0.78, 0.78, 0.78, 1.0)
 
@@ -58,11 +58,11 @@ def plot_month_maps(path: str | os.PathLike, month: str, reference: np.ndarray, 
               (reconstruction, name, "viridis", low, high),
               (error, f"{name} − reference (RMSE {rmse:.3f} K)", "RdBu_r", -spread, spread)]
     extent, origin = _extent(lat, lon)
-    land_rgba = np.zeros(land.shape + (4,))
+    land_rgba = np.zeros((*land.shape, 4))
     land_rgba[land] = LAND_GREY
     import matplotlib
 
-    for ax, (field, title, cmap_name, vmin, vmax) in zip(axes, panels):
+    for ax, (field, title, cmap_name, vmin, vmax) in zip(axes, panels, strict=True):
         cmap = matplotlib.colormaps[cmap_name].with_extremes(bad=(0, 0, 0, 0))
         ax.set_facecolor("white")
         image = ax.imshow(np.ma.masked_invalid(field), cmap=cmap, vmin=vmin, vmax=vmax, extent=extent, origin=origin,

@@ -12,11 +12,18 @@ import numpy as np
 import xarray as xr
 
 from sstfill import __version__
-from sstfill.data.baseline import monthly_baseline
-from sstfill.data.months import (MonthFields, group_months, load_month, month_labels, monthly_means, padded_days_mask,
-                                 select_months)
-from sstfill.data.withhold import hide_days
 from sstfill.config import MAX_MONTH_DAYS, PrepareConfig, fill_sigma_px
+from sstfill.data.baseline import monthly_baseline
+from sstfill.data.months import (
+    MonthFields,
+    group_months,
+    load_month,
+    month_labels,
+    monthly_means,
+    padded_days_mask,
+    select_months,
+)
+from sstfill.data.withhold import hide_days
 from sstfill.errors import InputError
 from sstfill.io.files import expand_paths
 from sstfill.io.grid import grid_text, same_grid
@@ -74,7 +81,7 @@ def open_target(inputs: Sequence[str | os.PathLike], variable: str | None) -> xr
         raise InputError(f"expected valid SST in {where}, found none in any month (every value is the fill value or "
                          "NaN); check --target-var and the target's _FillValue")
     if not has_values.all():
-        empty = [label for label, ok in zip(month_labels(target["time"]), has_values) if not ok]
+        empty = [label for label, ok in zip(month_labels(target["time"]), has_values, strict=True) if not ok]
         log.warning("%s has no valid value in %s: %s left out of the store", where, ", ".join(empty),
                     "that month is" if len(empty) == 1 else "those months are")
         target = target.isel(time=np.flatnonzero(has_values))
@@ -110,8 +117,8 @@ def prepare(daily_inputs: Sequence[str | os.PathLike], target_inputs: Sequence[s
     if supervised:
         target = open_target(target_inputs, target_variable)
         if not same_grid(target, daily.sst):
-            raise InputError(f"expected the target on the input grid {grid_text(daily.sst)}, found {grid_text(target)}; "
-                             "regrid the target to the input grid")
+            raise InputError(f"expected the target on the input grid {grid_text(daily.sst)}, found "
+                             f"{grid_text(target)}; regrid the target to the input grid")
         target_index = {label: i for i, label in enumerate(month_labels(target["time"]))}
         months = [m for m in all_months if m.label in target_index]
         if not months:

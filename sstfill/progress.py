@@ -36,8 +36,14 @@ def stderr_console():
 def progress(total: int | None, description: str, *, log_every_s: float = 30.0) -> Iterator[Callable[[int], None]]:
     """A function advance(n) to call as work is done, shown as suits where the output goes."""
     if is_interactive():
-        from rich.progress import (BarColumn, MofNCompleteColumn, Progress, TextColumn,
-                                   TimeElapsedColumn, TimeRemainingColumn)
+        from rich.progress import (
+            BarColumn,
+            MofNCompleteColumn,
+            Progress,
+            TextColumn,
+            TimeElapsedColumn,
+            TimeRemainingColumn,
+        )
 
         columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
                    TimeElapsedColumn(), TimeRemainingColumn())

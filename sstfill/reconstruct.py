@@ -15,12 +15,11 @@ from pathlib import Path
 from sstfill.adapt import adapt_to_input
 from sstfill.check import MonthlyCheck, candidate_maps, check_tiles
 from sstfill.checkpoint import LoadedModel, load_model
-from sstfill.data.months import (MonthFields, centred_windows, group_months, incomplete_text, month_bounds,
-                                  select_months)
+from sstfill.config import DEVICE, ReconstructConfig
+from sstfill.data.months import MonthFields, centred_windows, group_months, incomplete_text, month_bounds, select_months
 from sstfill.data.predict import predict_window, read_month
 from sstfill.data.tiling import ocean_tiles, tile_mask
 from sstfill.device import resolve_device
-from sstfill.config import ReconstructConfig
 from sstfill.errors import InputError
 from sstfill.io.land import land_file, resolve_land
 from sstfill.io.output import atomic_output, check_output_path
@@ -45,7 +44,7 @@ def warn_if_unseen_spacing(loaded: LoadedModel, spacing_deg: float) -> None:
 
 
 def reconstruct(inputs: Sequence[str | os.PathLike] | str | os.PathLike, out: str | Path, *,
-                model: str | Path | None = None, device: str = "auto", variable: str | None = None,
+                model: str | Path | None = None, device: str = DEVICE, variable: str | None = None,
                 min_quality: int | None = ReconstructConfig.min_quality, land_mask: str | Path | None = None,
                 batch_size: int | None = ReconstructConfig.batch_size, precision: str = ReconstructConfig.precision,
                 pack: bool = ReconstructConfig.pack,
@@ -68,14 +67,15 @@ def reconstruct(inputs: Sequence[str | os.PathLike] | str | os.PathLike, out: st
     Every check that can fail (inputs, output path, model, valid data, land) runs before
     the output is created; the output is written beside `out` and renamed when complete.
     """
+    # Refuses numbers that cannot be meant, before any work.
     ReconstructConfig(min_quality=min_quality, batch_size=batch_size, precision=precision, pack=pack, check=check,
-                      adapt=adapt, adapt_seconds=adapt_seconds, seed=seed)  # refuses numbers that cannot be meant, before any work
+                      adapt=adapt, adapt_seconds=adapt_seconds, seed=seed)
     daily = open_daily(inputs, variable=variable, min_quality=min_quality)
     out = check_output_path(out, [*daily.sources, model, land_file(land_mask)], overwrite=overwrite)
     torch_device = resolve_device(device)
     loaded = load_model(model, torch_device)
-    check_fits(daily.lat.size, daily.lon.size, loaded.contract.max_days * loaded.contract.months_per_window, check=check,
-               where=daily.sources_text)
+    check_fits(daily.lat.size, daily.lon.size, loaded.contract.max_days * loaded.contract.months_per_window,
+               check=check, where=daily.sources_text)
     warn_if_unseen_spacing(loaded, daily.grid_spacing_deg)
     spec, months = months, group_months(daily.sst["time"])  # every month of the input; `selected` are written
     selected = select_months(months, spec)

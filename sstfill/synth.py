@@ -16,6 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
+from sstfill.config import SynthConfig
 from sstfill.errors import InputError, OutputError
 
 log = logging.getLogger(__name__)
@@ -24,23 +25,23 @@ FORMS = ("cube", "ghrsst", "era5", "cmip")
 
 
 def synth(out_dir: str | Path, *, lat_min: float, lat_max: float, lon_min: float, lon_max: float,
-          resolution_deg: float = 0.25, start: str = "2021-01-01", months: int = 3, seed: int = 0,
-          cloud_cover: float = 0.6, calendar: str = "standard", form: str = "cube") -> tuple[list[Path], Path]:
+          resolution_deg: float = SynthConfig.resolution_deg, start: str = SynthConfig.start,
+          months: int = SynthConfig.months, seed: int = SynthConfig.seed, cloud_cover: float = SynthConfig.cloud_cover,
+          calendar: str = SynthConfig.calendar, form: str = SynthConfig.form) -> tuple[list[Path], Path]:
     """Write daily gappy SST in `form` and the monthly truth (truth.nc) under out_dir.
 
     Forms: cube (one daily.nc with sst and quality_level), ghrsst (one GHRSST L3S file per
     day under daily/), era5 (daily.nc laid out like an ERA5 download, good values only),
     cmip (daily.nc as CMIP tos in degC, in `calendar`). Returns (daily paths, truth path).
     """
-    from sstfill.testing import (make_grid, synthetic_sst, write_cmip_tos, write_era5_like, write_ghrsst_l3,
-                                 write_netcdf)
+    from sstfill.testing import make_grid, synthetic_sst, write_cmip_tos, write_era5_like, write_ghrsst_l3, write_netcdf
 
     if form not in FORMS:
         raise InputError(f"expected a form among {', '.join(FORMS)}, found {form!r}; pass one of those to --form")
     out_dir = Path(out_dir)
     if out_dir.exists() and any(out_dir.iterdir()):
-        raise OutputError(f"expected an empty or new directory for the synthetic data, found {out_dir} with files in it; "
-                          "choose another directory")
+        raise OutputError(f"expected an empty or new directory for the synthetic data, found {out_dir} with files in "
+                          "it; choose another directory")
     try:
         lat, lon = make_grid(lat_min, lat_max, lon_min, lon_max, resolution_deg)
         daily, truth = synthetic_sst(lat, lon, start=start, n_months=months, seed=seed, cloud_cover=cloud_cover,

@@ -19,19 +19,45 @@ from pathlib import Path
 import torch
 
 from sstfill.checkpoint import build_model, save_model
-from sstfill.config import DataContract, ModelConfig, TrainConfig, as_dict, check_precision
+from sstfill.config import (
+    DEVICE,
+    PRECISION,
+    TRAIN_WORKERS,
+    DataContract,
+    ModelConfig,
+    TrainConfig,
+    as_dict,
+    check_training,
+)
 from sstfill.data.dataset import TileDataset, pooled_normalisation, run_model, split_windows
-from sstfill.device import seed_everything
-from sstfill.distributed import (SINGLE, Processes, all_sum, all_true, from_environment, gather, process_device,
-                                 process_group, quiet_unless_main, share_buffers, wrap)
-from sstfill.errors import InputError, OutputError, ResultError
 from sstfill.data.scores import FEW_DAYS
-from sstfill.io.output import check_output_path, output_path
-from sstfill.io.store import FILL_BY_SPACING, Store, open_store
+from sstfill.device import seed_everything
+from sstfill.distributed import (
+    SINGLE,
+    Processes,
+    all_sum,
+    all_true,
+    from_environment,
+    gather,
+    process_device,
+    process_group,
+    quiet_unless_main,
+    share_buffers,
+    wrap,
+)
+from sstfill.errors import InputError, ResultError
+from sstfill.io.store import baseline_sigma_px, open_store
 from sstfill.model.loss import gaussian_nll, masked_mse, training_loss
 from sstfill.progress import is_interactive, track
-from sstfill.training_state import (load_state, random_state, require_state, restore, run_settings, save_state,
-                                    state_path, training_state)
+from sstfill.training_state import (
+    check_outputs,
+    load_state,
+    random_state,
+    restore,
+    run_settings,
+    save_state,
+    training_state,
+)
 
 log = logging.getLogger(__name__)
 
@@ -58,7 +84,7 @@ def _batches(loader: torch.utils.data.DataLoader, device: torch.device):
 
 
 @torch.no_grad()
-def evaluate_loss(model, loader, device, target_std: float, precision: str = "fp32",
+def evaluate_loss(model, loader, device, target_std: float, precision: str = PRECISION,
                   processes: Processes = SINGLE) -> tuple[float, float]:
     """(validation NLL, validation RMSE in kelvin) over every validation tile, of every process's share."""
     model.eval()
@@ -91,14 +117,14 @@ def stop_early(epoch: int, best_epoch: int, config: TrainConfig) -> bool:
     """No improvement for `patience` epochs, counted only in the second half of the schedule.
 
     The one-cycle learning rate is high and validation noisy in the first half; stopping
-    there would skip the annealing that gives the best model (it happened: a 60-epoch run
-    stopped at epoch 23, still at a high learning rate).
+    there would skip the annealing that gives the best model.
     """
     return epoch > config.epochs // 2 and epoch - best_epoch >= config.patience
 
 
 def train(stores: Sequence[str | Path], out: str | Path, *, config: TrainConfig | None = None,
-          model_config: ModelConfig | None = None, device: str = "auto", workers: int = 0, precision: str = "fp32",
+          model_config: ModelConfig | None = None, device: str = DEVICE, workers: int = TRAIN_WORKERS,
+          precision: str = PRECISION,
           overwrite: bool = False, resume: bool = False) -> TrainResult:
     """Train on one or more stores (from 'sstfill prepare'); write the model file to out.
 
@@ -112,12 +138,11 @@ def train(stores: Sequence[str | Path], out: str | Path, *, config: TrainConfig 
     resume=True continues from it with the same stores and settings; it is removed at the end.
     Under torchrun or srun each process trains on its own share of the tiles; rank 0 alone
     logs and writes. precision: fp32, or bf16 autocast (fp16 would need loss scaling)."""
-    check_precision(precision, ("fp32", "bf16"))
     config = config or TrainConfig()
     model_config = model_config or ModelConfig()
-    _check_settings(config, model_config, workers)
+    check_training(config, model_config, workers, precision)
     processes = from_environment()
-    out, state_file = _check_outputs(out, stores, overwrite=overwrite, resume=resume)
+    out, state_file = check_outputs(out, stores, overwrite=overwrite, resume=resume)
     progress = _Progress(state_file, config.epochs)
     try:
         return _train(stores, out, config, model_config, device, workers, precision, resume, processes, progress)
@@ -143,8 +168,8 @@ def _train(stores: Sequence[str | Path], out: Path, config: TrainConfig, model_c
                          "self-supervised stores separately")
     absolute = config.target_form == "absolute"
     if absolute and not all("absolute_input_mean" in s.attrs for s in opened):
-        raise InputError("expected stores with absolute-value statistics for --target-form absolute, found older stores; "
-                         "prepare them again with this sstfill")
+        raise InputError("expected stores with absolute-value statistics for --target-form absolute, found older "
+                         "stores; prepare them again with this sstfill")
     norm = pooled_normalisation(opened, absolute=absolute)
     try:
         train_windows, val_windows = split_windows(opened, config.months_per_window, config.validation_fraction)
@@ -154,7 +179,7 @@ def _train(stores: Sequence[str | Path], out: Path, config: TrainConfig, model_c
     spacings = sorted({round(float(s.attrs.get("grid_spacing_deg", 0.0)), 4) for s in opened})
     contract = DataContract(tile_size=tile, months_per_window=config.months_per_window, target=config.target_form,
                             training_mode=modes[0],
-                            baseline_sigma_px=_baseline_sigma_px(opened), grid_spacing_deg=spacings,
+                            baseline_sigma_px=baseline_sigma_px(opened), grid_spacing_deg=spacings,
                             variable=str(opened[0].attrs.get("variable_standard_name", DataContract.variable)))
     settings = run_settings(config, model_config, opened, processes.world_size)
     saved = load_state(state_file, settings) if resume else None
@@ -166,8 +191,8 @@ def _train(stores: Sequence[str | Path], out: Path, config: TrainConfig, model_c
     log.info("training on %d store(s): %d training and %d validation window(s), tiles %dx%d, %d parameters",
              len(opened), len(train_windows), len(val_windows), tile, tile, n_params)
 
-    train_set = TileDataset(opened, train_windows, tile, norm, random=True, samples=config.samples_per_epoch, seed=config.seed,
-                            target_form=config.target_form)
+    train_set = TileDataset(opened, train_windows, tile, norm, random=True, samples=config.samples_per_epoch,
+                            seed=config.seed, target_form=config.target_form)
     val_set = TileDataset(opened, val_windows, tile, norm, random=False, target_form=config.target_form)
     loader_args = {"batch_size": config.batch_size, "num_workers": workers, "pin_memory": torch_device.type == "cuda"}
     train_loader = torch.utils.data.DataLoader(train_set, shuffle=False, drop_last=False,
@@ -284,22 +309,6 @@ def throughput(tiles: int, seconds: float, tile_size: int, days: int) -> str:
     return f"{per_second:.1f} tiles/s, {per_second * tile_size ** 2 * days / 1e6:.2f} M pixel-days/s"
 
 
-def _check_outputs(out: str | Path, stores: Sequence[str | Path], *, overwrite: bool,
-                   resume: bool) -> tuple[Path, Path]:
-    """The model file and the training state beside it, checked before anything is read or written."""
-    state_file = state_path(output_path(out))
-    if resume:
-        require_state(state_file)
-    if not (resume or overwrite) and state_file.is_file() and Path(out).exists():
-        raise OutputError(f"output {out} already exists, with the training state of a stopped run beside it "
-                          f"({state_file}); pass --resume to continue that run, --overwrite to start again, or "
-                          "choose another name")
-    # A resumed run goes on writing the model file of the run it continues.
-    out = check_output_path(out, stores, overwrite=overwrite or resume)
-    check_output_path(state_file, stores, overwrite=True)  # no other run writing it; stale temporaries removed
-    return out, state_file
-
-
 def _share(tiles: TileDataset, processes: Processes) -> list[int] | None:
     """This process's tiles as a DataLoader sampler; None (the DataLoader's own order) with one process."""
     return tiles.share(processes.rank, processes.world_size) if processes.distributed else None
@@ -332,7 +341,7 @@ class _Progress:
                     self.epochs, self.completed, self.state_file, self.completed + 1)
 
 
-def _train_epoch(model, loader, optimizer, scheduler, device, config: TrainConfig, precision: str = "fp32",
+def _train_epoch(model, loader, optimizer, scheduler, device, config: TrainConfig, precision: str = PRECISION,
                  processes: Processes = SINGLE) -> tuple[float, int, str | None]:
     """One pass over the training tiles: (loss summed over tiles, tiles, None), or stopped at the first
     non-finite loss, (so far, what was found): a step on it would turn every weight to NaN. Over all
@@ -356,17 +365,6 @@ def _train_epoch(model, loader, optimizer, scheduler, device, config: TrainConfi
     return total, int(tiles), None
 
 
-def _check_settings(config: TrainConfig, model_config: ModelConfig, workers: int) -> None:
-    """What the settings' own checks cannot see: the tile against the model's patch, and the workers."""
-    patch = max(model_config.patch_size[1:])
-    if config.tile_size < patch:
-        raise InputError(f"expected --tile-size of at least the model's patch ({patch} pixels), found "
-                         f"{config.tile_size}; a smaller tile is a single padded patch; pass {TrainConfig.tile_size} "
-                         f"(the default) or another multiple of {patch}")
-    if isinstance(workers, bool) or not isinstance(workers, int) or workers < 0:
-        raise InputError(f"expected --workers of 0 or more, found {workers!r}; pass 0 to load data in the main process")
-
-
 def _stop_diverged(epoch: int, found: str, best_epoch: int, config: TrainConfig, warn: bool = True) -> None:
     """Training diverged: keep the best model of the epochs before (warn), or refuse when there is none."""
     advice = f"lower --learning-rate (this run: {config.learning_rate:g}; the default is {TrainConfig.learning_rate:g})"
@@ -388,15 +386,3 @@ def _loss_weight(batch: dict[str, torch.Tensor], few_days_weight: float) -> torc
     b, m = mask.shape[:2]
     seen = (~batch["daily_mask"]).reshape(b, m, -1, *mask.shape[2:]).sum(dim=2)
     return mask * torch.where(seen < FEW_DAYS, few_days_weight, 1.0)
-
-
-def _baseline_sigma_px(stores: list[Store]) -> float | None:
-    """The contract's baseline_sigma_px: None when every store was filled by its grid spacing (as
-    prepare does now), else the one fixed sigma of older stores."""
-    sigmas = {None if s.attrs.get("baseline_fill") == FILL_BY_SPACING else float(s.attrs["baseline_sigma_px"])
-              for s in stores}
-    if len(sigmas) > 1:
-        found = sorted(FILL_BY_SPACING if v is None else f"a fixed {v:g} px" for v in sigmas)
-        raise InputError(f"expected stores whose baselines were gap-filled alike, found {' and '.join(found)}; "
-                         "prepare the older stores again with this sstfill")
-    return sigmas.pop()

@@ -18,6 +18,7 @@ from __future__ import annotations
 import hashlib
 import json
 import random
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -27,7 +28,7 @@ import torch
 from sstfill import __version__
 from sstfill.config import ModelConfig, TrainConfig, as_dict
 from sstfill.errors import CheckpointError, OutputError
-from sstfill.io.output import atomic_output
+from sstfill.io.output import atomic_output, check_output_path, output_path
 from sstfill.io.store import Store
 
 FORMAT = "sstfill-training-state"
@@ -43,6 +44,22 @@ BEST_KEYS = {"loss": float, "epoch": int, "rmse": float, "state": dict}
 def state_path(model_path: Path) -> Path:
     """Where the training state of the run writing model_path is kept."""
     return model_path.with_name(model_path.name + SUFFIX)
+
+
+def check_outputs(out: str | Path, stores: Sequence[str | Path], *, overwrite: bool,
+                  resume: bool) -> tuple[Path, Path]:
+    """The model file and the training state beside it, checked before anything is read or written."""
+    state_file = state_path(output_path(out))
+    if resume:
+        require_state(state_file)
+    if not (resume or overwrite) and state_file.is_file() and Path(out).exists():
+        raise OutputError(f"output {out} already exists, with the training state of a stopped run beside it "
+                          f"({state_file}); pass --resume to continue that run, --overwrite to start again, or "
+                          "choose another name")
+    # A resumed run goes on writing the model file of the run it continues.
+    out = check_output_path(out, stores, overwrite=overwrite or resume)
+    check_output_path(state_file, stores, overwrite=True)  # no other run writing it; stale temporaries removed
+    return out, state_file
 
 
 def run_settings(config: TrainConfig, model_config: ModelConfig, stores: list[Store], processes: int) -> dict:
@@ -61,7 +78,7 @@ def _store_identity(store: Store) -> str:
 
 def random_state(device: torch.device) -> dict[str, Any]:
     """This process's random states, as plain values and tensors."""
-    _, key, position, has_gauss, gauss = np.random.get_state()
+    _, key, position, has_gauss, gauss = np.random.get_state()  # noqa: NPY002 (the global one, as seeded)
     return {"python": random.getstate(),
             "numpy": {"key": torch.from_numpy(key.astype(np.int64)), "position": int(position),
                       "has_gauss": int(has_gauss), "gauss": float(gauss)},
@@ -73,8 +90,8 @@ def set_random_state(state: dict[str, Any], device: torch.device) -> None:
     version, internal, gauss = state["python"]
     random.setstate((version, tuple(internal), gauss))
     numpy = state["numpy"]
-    np.random.set_state(("MT19937", numpy["key"].numpy().astype(np.uint32), numpy["position"], numpy["has_gauss"],
-                         numpy["gauss"]))
+    key = numpy["key"].numpy().astype(np.uint32)
+    np.random.set_state(("MT19937", key, numpy["position"], numpy["has_gauss"], numpy["gauss"]))  # noqa: NPY002 (as saved)
     torch.set_rng_state(state["torch"])
     if device.type == "cuda" and state["cuda"] is not None:  # a run moved between CPU and GPU keeps its seeding
         torch.cuda.set_rng_state(state["cuda"], device)

@@ -16,7 +16,7 @@ All return float32 (days, lat, lon) kelvin anomalies; all randomness comes from 
 
 from __future__ import annotations
 
-from functools import lru_cache
+from functools import cache
 
 import numpy as np
 
@@ -25,7 +25,7 @@ from .sampling import periodic_scale, random_view, sample
 from .sources import hadisst_winter_anomalies
 
 
-@lru_cache(maxsize=None)
+@cache
 def hadisst_eofs(n_modes: int = 8) -> tuple[np.ndarray, np.ndarray]:
     """(patterns (n_modes, lat, lon) of unit RMS over the sea, land filled by the nearest sea
     value; the standard deviation of each mode's principal component, kelvin), from an
@@ -77,7 +77,8 @@ def slow_anomalies(rng: np.random.Generator, lat: np.ndarray, lon: np.ndarray, n
         scale = (scale[0], periodic_scale(lon.size, patterns.shape[2], scale[1]))
     view = random_view(rng, patterns.shape[1:], scale, rotate=not periodic)
     maps = np.stack([sample(p, view, (lat.size, lon.size), order=3) for p in patterns])
-    series = damped_oscillators(rng, n_days, n_modes, rng.uniform(*tau_days, n_modes), rng.uniform(40.0, 160.0, n_modes))
+    series = damped_oscillators(rng, n_days, n_modes, rng.uniform(*tau_days, n_modes),
+                                rng.uniform(40.0, 160.0, n_modes))
     field = np.einsum("tk,kyx->tyx", series * std, maps, optimize=True)
     return (field * (rms / field.std())).astype(np.float32)
 
@@ -143,7 +144,7 @@ def front(rng: np.random.Generator, lat: np.ndarray, lon: np.ndarray, n_days: in
     out = np.empty((n_days, lat.size, lon.size), np.float32)
     for t in range(n_days):
         path = sum(a * np.sin(2.0 * np.pi * (along - c * t) / w + o)
-                   for a, w, c, o in zip(amplitude, wavelength, speed, offset))
+                   for a, w, c, o in zip(amplitude, wavelength, speed, offset, strict=True))
         out[t] = -poleward * jump * np.clip((across - path) / width_km, -0.5, 0.5)
     return out
 
@@ -167,5 +168,6 @@ def tropical_waves(rng: np.random.Generator, lat: np.ndarray, lon: np.ndarray, n
     x_km = lon * KM_PER_DEGREE
     out = np.empty((n_days, lat.size, lon.size), np.float32)
     for t in range(n_days):
-        out[t] = amplitude * envelope * (taper * np.cos(2.0 * np.pi * (x_km / wavelength + t / period) + phase))[None, :]
+        wave = taper * np.cos(2.0 * np.pi * (x_km / wavelength + t / period) + phase)
+        out[t] = amplitude * envelope * wave[None, :]
     return out

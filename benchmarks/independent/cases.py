@@ -47,7 +47,7 @@ class Streams:
     noise: np.random.Generator
 
     @classmethod
-    def of(cls, seed: int, key: str) -> "Streams":
+    def of(cls, seed: int, key: str) -> Streams:
         return cls(*(np.random.default_rng(s) for s in np.random.SeedSequence([seed, ord(key)]).spawn(4)))
 
 
@@ -63,7 +63,8 @@ class Truth:
     sources: list[str]
 
 
-def observe(name: str, truth: Truth, streams: Streams, *, cover: float, noise: NoiseSpec) -> tuple[xr.Dataset, xr.Dataset]:
+def observe(name: str, truth: Truth, streams: Streams, *, cover: float,
+            noise: NoiseSpec) -> tuple[xr.Dataset, xr.Dataset]:
     """Clip at freezing, observe through clouds, swath gaps and noise; the case's two datasets."""
     kelvin = np.maximum(truth.kelvin, np.float32(FREEZING_K))
     ice = (kelvin <= FREEZING_K + 0.05) & ~truth.land

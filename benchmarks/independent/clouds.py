@@ -16,7 +16,7 @@ then a whole day is lost to an instrument outage.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cache
 
 import numpy as np
 from scipy import ndimage
@@ -31,7 +31,7 @@ CLOUD_TOP_K = 280.0
 GOLDEN = (np.sqrt(5.0) - 1.0) / 2.0
 
 
-@lru_cache(maxsize=None)
+@cache
 def cloud_edge_distance() -> tuple[np.ndarray, float]:
     """(signed distance to the 280 K cloud edge in scene pixels, positive inside cloud; pixel size in km)."""
     image = seviri_brightness()

@@ -15,7 +15,7 @@ from scipy import ndimage
 
 def cell_centres(lo: float, hi: float, step: float) -> np.ndarray:
     """Centres of the cells of width `step` that tile lo..hi."""
-    n = int(round((hi - lo) / step))
+    n = int(round((hi - lo) / step))  # noqa: RUF046 (before NumPy 2, round() of a NumPy float is a float)
     return lo + step * (np.arange(n) + 0.5)
 
 
@@ -84,7 +84,7 @@ def monthly_to_daily(monthly: np.ndarray, month_times: np.ndarray, days: np.ndar
     before = after - 1
     weight = np.clip((t_day - t_month[before]) / (t_month[after] - t_month[before]), 0.0, 1.0).astype(np.float32)
     out = np.empty((days.size, *monthly.shape[1:]), np.float32)
-    for i, (b, a, w) in enumerate(zip(before, after, weight)):
+    for i, (b, a, w) in enumerate(zip(before, after, weight, strict=True)):
         out[i] = (1.0 - w) * monthly[b] + w * monthly[a]
     return out
 

@@ -32,7 +32,7 @@ class View:
     scale: tuple[float, float]  # source pixels per target pixel, (y, x)
     flip: bool = False
 
-    def moved(self, d_row: float, d_col: float, d_angle: float = 0.0) -> "View":
+    def moved(self, d_row: float, d_col: float, d_angle: float = 0.0) -> View:
         return View((self.centre[0] + d_row, self.centre[1] + d_col), self.angle + d_angle, self.scale, self.flip)
 
 

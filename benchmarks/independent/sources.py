@@ -10,7 +10,7 @@ from __future__ import annotations
 import importlib
 import os
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 
 import numpy as np
@@ -66,7 +66,7 @@ def _ascending(values: np.ndarray, lat: np.ndarray, lon: np.ndarray) -> tuple[np
     return np.ascontiguousarray(values), np.asarray(lat, float), np.asarray(lon, float)
 
 
-@lru_cache(maxsize=None)
+@cache
 def ostia_monthly() -> Field:
     """OSTIA monthly mean SST, April 2006 - September 2010, 5 S - 5 N, all longitudes.
 
@@ -90,7 +90,7 @@ class BrightnessImage:
     source: str
 
 
-@lru_cache(maxsize=None)
+@cache
 def seviri_brightness() -> BrightnessImage:
     """SEVIRI 10.8 micron top-of-atmosphere brightness temperature over the North Atlantic and Europe.
 
@@ -110,7 +110,7 @@ def seviri_brightness() -> BrightnessImage:
     return BrightnessImage(kelvin, pixel_m / 1000.0 / scale_50n, f"SEVIRI 10.8 um image ({path})")
 
 
-@lru_cache(maxsize=None)
+@cache
 def str_climatology() -> Field:
     """The Shea-Trenberth-Reynolds monthly SST climatology (1950-1979) on a 2-degree global grid.
 
@@ -127,7 +127,7 @@ def str_climatology() -> Field:
     return Field(values, lat, lon, f"Shea-Trenberth-Reynolds climatology ({path})")
 
 
-@lru_cache(maxsize=None)
+@cache
 def land_1deg() -> Field:
     """The NCAR 1-degree land-sea mask as booleans, True on land, lakes, small islands and ice shelves.
 
@@ -146,7 +146,7 @@ class OisstDay:
     ice: np.ndarray  # sea-ice concentration 0..1, NaN on land
 
 
-@lru_cache(maxsize=None)
+@cache
 def oisst_day() -> OisstDay:
     """One day (31 December 1981) of NOAA OISST v2 (AVHRR only), remapped to 2 degrees.
 
@@ -165,7 +165,7 @@ def oisst_day() -> OisstDay:
     return OisstDay(Field(values, lat, lon, f"NOAA OISST v2 day ({path})", times), ice_values)
 
 
-@lru_cache(maxsize=None)
+@cache
 def hadisst_winter_anomalies() -> Field:
     """HadISST November-March mean SST anomalies of 50 winters, 5-degree grid, North Pacific.
 

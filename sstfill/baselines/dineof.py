@@ -65,10 +65,9 @@ BYTES_PER_ENTRY = 30
 
 SINGLE_THREAD_MAX = 2_000_000
 """Up to this many matrix entries (about 256 x 256 x 31), BLAS runs on one thread.
-The products are then a few milliseconds each, threads gain
-little, and on a machine with more busy threads than cores every one of the thousands of
-small products waits for a descheduled BLAS thread: measured 0.12 s on one thread and
-45 s with two OpenBLAS threads for a 48 x 64 x 31 month on a loaded two-core machine."""
+The products are then a few milliseconds each, threads gain little, and on a machine with
+more busy threads than cores every one of the thousands of small products would wait for a
+descheduled BLAS thread."""
 
 
 class DineofTooLarge(ValueError):
@@ -79,7 +78,8 @@ class DineofTooLarge(ValueError):
 class DineofResult:
     """Filled daily fields and what the reconstruction did."""
 
-    filled: np.ndarray  # (T, H, W): valid values untouched, reconstruction elsewhere over ocean; NaN on land and dropped days
+    # (T, H, W): valid values untouched, reconstruction elsewhere over ocean; NaN on land and dropped days
+    filled: np.ndarray
     modes: int  # EOF modes retained: chosen by cross-validation, or as given
     cv_rmse: tuple[float, ...]  # cross-validation RMSE in data units for k = 1..len(cv_rmse); () when modes was given
     iterations: tuple[int, ...]  # iterations run for each k of the cross-validation pass
@@ -120,7 +120,8 @@ def dineof(days: np.ndarray, ocean: np.ndarray, *, modes: int | None = None, k_m
         raise ValueError(f"modes must be a positive integer or None, got {modes}")
     if k_max < 1 or patience < 1 or max_iter < 1 or not tol > 0 or not 0 <= cv_fraction < 1:
         raise ValueError(f"expected k_max, patience, max_iter >= 1, tol > 0 and 0 <= cv_fraction < 1, found "
-                         f"k_max={k_max}, patience={patience}, max_iter={max_iter}, tol={tol}, cv_fraction={cv_fraction}")
+                         f"k_max={k_max}, patience={patience}, max_iter={max_iter}, tol={tol}, "
+                         f"cv_fraction={cv_fraction}")
     valid = np.isfinite(days) & ocean
     seen = valid.any(axis=0)
     kept = valid.reshape(len(days), -1).any(axis=1)
@@ -131,7 +132,8 @@ def dineof(days: np.ndarray, ocean: np.ndarray, *, modes: int | None = None, k_m
     if m * n > max_entries:
         raise DineofTooLarge(
             f"DINEOF matrix of {m} pixels x {n} days = {m * n:.3g} entries exceeds max_entries = {max_entries:.3g} "
-            f"(about {m * n * BYTES_PER_ENTRY / 1e9:.1f} GB of working memory); use a smaller domain or raise max_entries"
+            f"(about {m * n * BYTES_PER_ENTRY / 1e9:.1f} GB of working memory); use a smaller domain or raise "
+            "max_entries"
         )
 
     # The matrix: rows are the observed ocean pixels, columns the days kept, both in order.
@@ -177,10 +179,11 @@ def dineof(days: np.ndarray, ocean: np.ndarray, *, modes: int | None = None, k_m
     filled[kept_days] = block
     seconds = time.perf_counter() - began
     log.debug("DINEOF %dx%d matrix, %d modes, %.2f s", m, n, modes, seconds)
-    return DineofResult(filled=filled, modes=int(modes), cv_rmse=tuple(e * scale for e in cv_rmse), iterations=iterations,
-                        final_iterations=tuple(final_iterations), converged=bool(converged), cv_points=int(cv_points),
-                        matrix_shape=(m, n), dropped_days=tuple(int(d) for d in np.flatnonzero(~kept)),
-                        unseen_pixels=int(unseen.sum()), seconds=seconds)
+    return DineofResult(filled=filled, modes=int(modes), cv_rmse=tuple(e * scale for e in cv_rmse),
+                        iterations=iterations, final_iterations=tuple(final_iterations), converged=bool(converged),
+                        cv_points=int(cv_points), matrix_shape=(m, n),
+                        dropped_days=tuple(int(d) for d in np.flatnonzero(~kept)), unseen_pixels=int(unseen.sum()),
+                        seconds=seconds)
 
 
 def dineof_monthly(days: np.ndarray, ocean: np.ndarray, **kwargs) -> tuple[np.ndarray, DineofResult]:

@@ -1,6 +1,6 @@
 """The smooth local baseline that the model corrects: monthly composite, gaps filled.
 
-The network works in anomaly space (DESIGN-NOTES, "Work in anomaly space"): it predicts a
+The network works in anomaly space (docs/model.md#inputs): it predicts a
 correction to this baseline, so the baseline must exist at every ocean pixel, be smooth
 where it was filled, and keep the observed monthly mean exactly where there was one.
 Filling is a normalised convolution, Gaussian(sum of valid values) / Gaussian(valid
@@ -119,10 +119,10 @@ def _smooth(
 ) -> tuple[np.ndarray, np.ndarray]:
     """Gaussian-smooth values and weight (sigma per axis y, x); large sigmas go through a coarse grid."""
     if max(sigma) <= MAX_FINE_SIGMA:
-        kw = dict(sigma=sigma, mode=modes, cval=0.0, truncate=TRUNCATE)
+        kw = {"sigma": sigma, "mode": modes, "cval": 0.0, "truncate": TRUNCATE}
         return gaussian_filter(values, **kw), gaussian_filter(weight, **kw)
     factor = 2 ** math.ceil(math.log2(max(sigma) / MAX_FINE_SIGMA))
-    kw = dict(sigma=(sigma[0] / factor, sigma[1] / factor), mode=modes, cval=0.0, truncate=TRUNCATE)
+    kw = {"sigma": (sigma[0] / factor, sigma[1] / factor), "mode": modes, "cval": 0.0, "truncate": TRUNCATE}
     periodic_x = modes[1] == "wrap"
     out = []
     for array in (values, weight):

@@ -7,8 +7,8 @@ kept unless another candidate was better by more than SIGNIFICANCE standard erro
 composite with the shared departure below counted against it, as it inherits it in full):
 the withheld means are noisy, and a choice driven by that noise would cost accuracy where
 the model is right. Sigma is then scaled to the chosen estimator's error on the withheld
-observations. The same rule applies to the candidates run on the whole input. Why and how
-well: docs/model.md, "Checks on withheld observations".
+observations. The same rule applies to the candidates run on the whole input. Why:
+docs/model.md#step-9 and #step-10; how well: docs/accuracy.md#the-check-on-withheld-observations.
 
 The withheld mean is itself an estimate of the month's mean, with an error variance
 (Withheld.reference_var) that adds to every candidate's squared error alike: it does not
@@ -62,7 +62,7 @@ class _Blocks:
         """keys (P,) block of each pixel; columns (P, C) the values summed."""
         unique, inverse = np.unique(keys, return_inverse=True)
         totals = np.stack([np.bincount(inverse, column) for column in columns.T], axis=1)
-        for key, total in zip(unique.tolist(), totals):
+        for key, total in zip(unique.tolist(), totals, strict=True):
             self.sums[key] = self.sums.get(key, 0.0) + total
 
     def merged(self, other: _Blocks) -> _Blocks:
@@ -116,7 +116,7 @@ class ChoiceRule:
         """One clause per class: the choice, sigma scale and RMSE on the withheld pixels."""
         parts = []
         for name, rule in self.classes.items():
-            rmse = ", ".join(f"{c} {r:.3f}" for c, r in zip(self.candidates, rule.rmse))
+            rmse = ", ".join(f"{c} {r:.3f}" for c, r in zip(self.candidates, rule.rmse, strict=True))
             parts.append(f"{name} days: {rule.choice}, sigma x{rule.sigma_scale:.2f} (withheld RMSE {rmse} K on "
                          f"{rule.pixels} pixels{', all classes pooled' if rule.pooled else ''})")
         return "; ".join(parts)

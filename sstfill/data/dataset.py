@@ -11,6 +11,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from sstfill.config import PRECISION
 from sstfill.data.tiling import Tile, extract, ocean_tiles
 from sstfill.device import autocast
 from sstfill.io.store import Store
@@ -47,7 +48,7 @@ def window_inputs(slots: np.ndarray, baseline: np.ndarray, land: np.ndarray, pad
 
 
 def run_model(model: torch.nn.Module, batch: dict[str, torch.Tensor],
-              precision: str = "fp32") -> tuple[torch.Tensor, torch.Tensor]:
+              precision: str = PRECISION) -> tuple[torch.Tensor, torch.Tensor]:
     """The model's (mean, log-variance) in float32 for a batch of window_inputs arrays (batch axis first),
     computed in `precision` (sstfill.device.PRECISIONS)."""
     with autocast(batch["x"].device, precision):
@@ -96,7 +97,8 @@ class Window:
     months: tuple[int, ...]
 
 
-def split_windows(stores: list[Store], months_per_window: int, validation_fraction: float) -> tuple[list[Window], list[Window]]:
+def split_windows(stores: list[Store], months_per_window: int,
+                  validation_fraction: float) -> tuple[list[Window], list[Window]]:
     """Training and validation windows, split by month: the last months of each store validate."""
     train, validation = [], []
     for s, store in enumerate(stores):
@@ -104,9 +106,10 @@ def split_windows(stores: list[Store], months_per_window: int, validation_fracti
         n_val = int(np.ceil(validation_fraction * n)) if validation_fraction > 0 else 0
         n_train = n - n_val
         if n_train < 1 or (validation_fraction > 0 and n_val < 1):
-            raise ValueError(f"store {store.path} has {n} month(s): too few to split into training and validation months")
+            raise ValueError(f"store {store.path} has {n} month(s): too few to split into training and validation "
+                             "months")
         size = min(months_per_window, n_train)
-        train += [Window(s, tuple(range(i, i + size))) for i in range(0, n_train - size + 1)]
+        train += [Window(s, tuple(range(i, i + size))) for i in range(n_train - size + 1)]
         vsize = min(months_per_window, n_val)
         validation += [Window(s, tuple(range(i, min(i + vsize, n)))) for i in range(n_train, n, max(vsize, 1))]
     return train, validation
@@ -119,9 +122,8 @@ class TileDataset(torch.utils.data.Dataset):
     anomalies have no preferred orientation), reproducible from (seed, epoch, index).
     Windows are drawn in proportion to the square root of their store's grid spacing: a
     tile of a coarse grid spans more ocean and more kinds of situation, and drawing every
-    window alike left coarse grids under-trained (on held-out regions, drawing by the square
-    root cut the RMSE from 0.668 to 0.660 of the filled composite, and from 0.734 to 0.722
-    on pixels seen on fewer than 5 days; README, "What was tried").
+    window alike leaves coarse grids under-trained
+    (docs/research.md#changes-to-the-model-and-its-training).
     random=False: every tile of every window, in order (for validation).
     """
 
@@ -174,7 +176,7 @@ class TileDataset(torch.utils.data.Dataset):
                                store.padded[months], store.month_of_year[months], self.norm)
         target, loss_mask = normalised_target(extract(store.target[months], tile), baseline, self.norm)
         inputs.update(target=target, loss_mask=loss_mask & ~inputs["land_mask"][None])
-        axes = [ax for ax, flip in zip((-2, -1), flips) if flip]
+        axes = tuple(ax for ax, flip in zip((-2, -1), flips, strict=True) if flip)
         out = {}
         for name, value in inputs.items():
             if axes and value.ndim >= 2 and name not in ("padded_days_mask",):

@@ -109,7 +109,7 @@ def _day_ranges(days: np.ndarray) -> str:
     """'1-10, 15, 20-31' for sorted day numbers."""
     breaks = np.flatnonzero(np.diff(days) > 1)
     starts, ends = np.r_[days[0], days[breaks + 1]], np.r_[days[breaks], days[-1]]
-    return "days " + ", ".join(f"{a}" if a == b else f"{a}-{b}" for a, b in zip(starts, ends))
+    return "days " + ", ".join(f"{a}" if a == b else f"{a}-{b}" for a, b in zip(starts, ends, strict=True))
 
 
 def monthly_means(da: xr.DataArray, *, where: str) -> xr.DataArray:
@@ -137,7 +137,7 @@ def monthly_means(da: xr.DataArray, *, where: str) -> xr.DataArray:
 
 def month_labels(time: xr.DataArray) -> list[str]:
     """'YYYY-MM' of each time step (as Month.label), to match monthly files to daily months."""
-    return [f"{int(y):04d}-{int(m):02d}" for y, m in zip(time.dt.year.values, time.dt.month.values)]
+    return [f"{int(y):04d}-{int(m):02d}" for y, m in zip(time.dt.year.values, time.dt.month.values, strict=True)]
 
 
 def centred_windows(n_months: int, size: int) -> list[tuple[range, int]]:
@@ -184,7 +184,8 @@ class MonthFields:
     nobs: np.ndarray  # (H, W) int32 valid days
 
 
-def load_month(sst: xr.DataArray, month: Month, ocean: np.ndarray, *, sigma_px: float, periodic_x: bool,
+def load_month(sst: xr.DataArray, month: Month, ocean: np.ndarray, *, sigma_px: float | tuple[float, float],
+               periodic_x: bool,
                max_days: int = MAX_MONTH_DAYS) -> MonthFields:
     """Read one month of a lazy (time, lat, lon) array into its day slots, and compute its baseline.
 

@@ -12,6 +12,7 @@ import numpy as np
 import torch
 
 from sstfill.checkpoint import LoadedModel
+from sstfill.config import PRECISION
 from sstfill.data.dataset import Normalisation, model_reference, run_model, window_inputs
 from sstfill.data.months import Month, MonthFields, load_month, month_of_year, padded_days_mask
 from sstfill.data.tiling import Stitcher, Tile, blend_weights, extract
@@ -19,16 +20,18 @@ from sstfill.device import inference_batch_size, to_device
 from sstfill.errors import InputError
 from sstfill.io.daily import DailyInput
 from sstfill.io.files import one_line
+from sstfill.model.spatiotemporal import SpatioTemporalModel
 
 
-def model_normalisation(model: torch.nn.Module) -> Normalisation:
+def model_normalisation(model: SpatioTemporalModel) -> Normalisation:
     """The anomaly statistics the model was trained with (kept in its buffers)."""
-    return Normalisation(float(model.input_mean), float(model.input_std), float(model.target_mean), float(model.target_std))
+    return Normalisation(float(model.input_mean), float(model.input_std), float(model.target_mean),
+                         float(model.target_std))
 
 
 @torch.inference_mode()  # no autograd bookkeeping at all, unlike no_grad
 def predict_window(loaded: LoadedModel, fields: list[MonthFields], land: np.ndarray, months, tiles: list[Tile], *,
-                   periodic_x: bool, device: torch.device, batch_size: int | None = None, precision: str = "fp32",
+                   periodic_x: bool, device: torch.device, batch_size: int | None = None, precision: str = PRECISION,
                    advance: Callable[[int], None] = lambda n: None) -> tuple[np.ndarray, np.ndarray]:
     """Monthly SST and its one-sigma uncertainty (M, H, W) in kelvin for one window of months,
     from the model's predictions on `tiles` (ocean_tiles), `batch_size` tiles at a time (None:

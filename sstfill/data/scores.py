@@ -45,7 +45,8 @@ class ErrorStats:
         if not self.n:
             return {"n": 0, "rmse": None, "mae": None, "bias": None}
         out: dict[str, float | int | None] = {
-            "n": self.n, "rmse": math.sqrt(self.total_sq / self.n), "mae": self.total_abs / self.n, "bias": self.total / self.n,
+            "n": self.n, "rmse": math.sqrt(self.total_sq / self.n), "mae": self.total_abs / self.n,
+            "bias": self.total / self.n,
         }
         if self.n_sigma:
             out["within_1sigma"] = self.within_1sigma / self.n_sigma

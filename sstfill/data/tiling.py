@@ -49,7 +49,8 @@ def tile_grid(height: int, width: int, tile: int, overlap: int, *, periodic_x: b
 
 def ocean_tiles(land: np.ndarray, tile: int, *, periodic_x: bool = False) -> list[Tile]:
     """The tiles of tile_grid (overlap tile // 4) that hold any ocean (land False)."""
-    return [t for t in tile_grid(*land.shape, tile, tile // 4, periodic_x=periodic_x)
+    height, width = land.shape
+    return [t for t in tile_grid(height, width, tile, tile // 4, periodic_x=periodic_x)
             if not extract(land, t, periodic_x=periodic_x).all()]
 
 
@@ -124,7 +125,7 @@ def _starts(length: int, size: int, step: int) -> list[int]:
     """Starts every `step` pixels, the last one moved back so the tile ends at the border."""
     last = length - size
     starts = list(range(0, last, step))
-    return starts + [last]
+    return [*starts, last]
 
 
 def _periodic_starts(length: int, size: int, step: int) -> list[int]:

@@ -2,8 +2,7 @@
 
 Self-supervised training (sstfill.prepare) learns to recover a well-observed monthly mean
 from a thinned month. Reconstruction withholds observations the same way to measure, on the
-user's own input, how far each estimator is from what was hidden (docs/model.md, "Checks
-on withheld observations").
+user's own input, how far each estimator is from what was hidden (docs/model.md#step-9).
 """
 
 from __future__ import annotations
@@ -100,7 +99,7 @@ def withheld_days_mean(slots: np.ndarray, thinned: np.ndarray) -> tuple[np.ndarr
     NaN where none; how many), accumulated a day at a time so that memory stays two maps."""
     total = np.zeros(slots.shape[1:], np.float64)
     count = np.zeros(slots.shape[1:], np.int32)
-    for day, kept in zip(slots, thinned):
+    for day, kept in zip(slots, thinned, strict=True):
         hidden = np.isfinite(day) & ~np.isfinite(kept)
         total[hidden] += day[hidden]
         count += hidden

@@ -32,7 +32,8 @@ class DailyInput:
     land: np.ndarray | None = None  # (lat, lon) True on land, when the file carries a mask
     attrs: dict = field(default_factory=dict)
     min_quality: int | None = None  # the quality_level threshold applied, None when the input had none
-    pieces: list[tuple[str, xr.DataArray]] = field(default_factory=list, repr=False)  # per file, in file order, all values
+    # per file, in file order, all values
+    pieces: list[tuple[str, xr.DataArray]] = field(default_factory=list, repr=False)
     order: np.ndarray | None = field(default=None, repr=False)  # sorts the concatenated pieces by time
     _validity: Validity | None = field(default=None, repr=False)
 
@@ -51,7 +52,10 @@ class DailyInput:
     @property
     def grid_steps_deg(self) -> tuple[float, float]:
         """The median latitude and longitude steps in degrees (0 along an axis of one point)."""
-        return tuple(float(np.median(np.abs(np.diff(a)))) if a.size > 1 else 0.0 for a in (self.lat, self.lon))
+        def step(axis: np.ndarray) -> float:
+            return float(np.median(np.abs(np.diff(axis)))) if axis.size > 1 else 0.0
+
+        return step(self.lat), step(self.lon)
 
     @property
     def grid_spacing_deg(self) -> float:

@@ -48,7 +48,8 @@ def _files_named(text: str) -> list[Path]:
             raise InputError(f"expected to list the NetCDF files in directory {text}, found it cannot be read "
                              f"({exc.strerror or one_line(exc)}); check its permissions or name the files") from exc
         if not matches:
-            raise InputError(f"expected NetCDF files (*.nc) in directory {text}, found none; point to the files directly")
+            raise InputError(f"expected NetCDF files (*.nc) in directory {text}, found none; point to the files "
+                             "directly")
         return matches
     if path.exists():
         return [path]

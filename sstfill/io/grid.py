@@ -74,7 +74,8 @@ def check_on_the_sphere(lat: np.ndarray, lon: np.ndarray, *, where: str) -> None
     covered = float(np.nanmax(lon) - np.nanmin(lon)) + step
     if covered > 360.0 + 0.5 * step:  # the tolerance of is_global_longitude
         raise InputError(
-            f"expected longitudes covering at most 360 degrees in {where}, found {lon.size} columns of {step:g} degrees "
+            f"expected longitudes covering at most 360 degrees in {where}, found {lon.size} columns of {step:g} "
+            "degrees "
             f"from {lon[0]:g} to {lon[-1]:g} ({covered:g} degrees), so some meridians appear twice; "
             "fix the longitude coordinate or cut the grid to one turn (e.g. cdo sellonlatbox,-180,180,-90,90)"
         )
@@ -99,8 +100,8 @@ def _horizontal_axes(ds: xr.Dataset, lat_name: str, lon_name: str, *,
         lat_values = np.asarray(lat.values, np.float64)
         lon_values = np.asarray(lon.transpose(*lat.dims).values, np.float64)
         for lat_axis in (0, 1):  # the dimension latitude varies along
-            lat_1d = lat_values.take(0, axis=1 - lat_axis)
-            lon_1d = lon_values.take(0, axis=lat_axis)
+            lat_1d = np.asarray(lat_values.take(0, axis=1 - lat_axis))
+            lon_1d = np.asarray(lon_values.take(0, axis=lat_axis))
             if (np.allclose(lat_values, np.expand_dims(lat_1d, 1 - lat_axis), rtol=0.0, atol=1e-5)
                     and np.allclose(lon_values, np.expand_dims(lon_1d, lat_axis), rtol=0.0, atol=1e-5)):
                 return lat.dims[lat_axis], lat_1d, lat.dims[1 - lat_axis], lon_1d
@@ -120,7 +121,8 @@ def _unwrapped_longitude(lon: np.ndarray, where: str) -> np.ndarray:
     unwrapped = np.unwrap(lon, period=360.0)
     steps = np.diff(unwrapped)
     if np.all(steps > 0) or np.all(steps < 0):
-        log.info("longitudes in %s jump by 360 degrees; using them unwrapped, %g..%g", where, unwrapped[0], unwrapped[-1])
+        log.info("longitudes in %s jump by 360 degrees; using them unwrapped, %g..%g", where, unwrapped[0],
+                 unwrapped[-1])
         return unwrapped
     return lon
 

@@ -1,6 +1,6 @@
 """Where the land is: from a file, from the input itself, or from the bundled coastline.
 
-Order of precedence (documented in the README):
+Order of precedence (docs/io.md#land):
 1. ``--land-mask FILE``: a NetCDF file with a 2-D mask holding the input grid's points: a variable named
    land_mask, lsm, landmask or sftlf, or with standard_name land_binary_mask /
    land_area_fraction (sea_binary_mask / sea_area_fraction are inverted), or else the file's
@@ -53,7 +53,9 @@ def read_land_mask(path: str | Path, lat: np.ndarray, lon: np.ndarray) -> np.nda
                 f"expected one 2-D land-mask variable (land_mask, lsm or landmask) in {path}, found "
                 f"{sorted(map(str, ds.data_vars))}; name the mask variable land_mask"
             )
-        land = np.nan_to_num(first_map(ds, ds[two_d[0]]), nan=1.0) > 0.5
+        values = first_map(ds, ds[two_d[0]])
+        assert values is not None  # two_d holds only maps
+        land = np.nan_to_num(values, nan=1.0) > 0.5
     if axes is None:
         if land.shape != (lat.size, lon.size):
             raise InputError(f"expected the land mask in {path} on the input grid ({lat.size} x {lon.size}), "

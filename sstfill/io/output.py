@@ -54,7 +54,8 @@ def check_output_path(out: str | os.PathLike, inputs: Sequence[str | os.PathLike
                           "(daily input, land mask, target, model or store); choose another output name")
     if (out.exists() or out.is_symlink()) and not overwrite:
         what = "a link to nothing" if out.is_symlink() and not out.exists() else "a file"
-        raise OutputError(f"output {out} already exists ({what}); pass --overwrite to replace it or choose another name")
+        raise OutputError(f"output {out} already exists ({what}); pass --overwrite to replace it or choose another "
+                          "name")
     parent = out.resolve().parent
     if not parent.is_dir():
         raise OutputError(f"expected the output directory {out.parent} to exist, found nothing; create it first")

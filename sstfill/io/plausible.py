@@ -44,7 +44,8 @@ class Implausible:
     high: float = float("nan")
 
     def __add__(self, other: Implausible) -> Implausible:
-        return Implausible(self.count + other.count, float(np.fmin(self.low, other.low)), float(np.fmax(self.high, other.high)))
+        return Implausible(self.count + other.count, float(np.fmin(self.low, other.low)),
+                           float(np.fmax(self.high, other.high)))
 
 
 def check_plausible_values(da: xr.DataArray, where: str) -> xr.DataArray:

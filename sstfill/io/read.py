@@ -37,12 +37,14 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Sequence
+from collections.abc import Hashable, Sequence
+from itertools import pairwise
 from pathlib import Path
 
 import numpy as np
 import xarray as xr
 
+from sstfill.config import MIN_QUALITY
 from sstfill.errors import InputError
 from sstfill.io.daily import DailyInput
 from sstfill.io.files import expand_paths, open_dataset
@@ -121,7 +123,8 @@ def standardise(ds: xr.Dataset, variable: str, *, where: str) -> xr.DataArray:
     axes = map_axes(ds, where=where)
     if axes is None:
         raise InputError(
-            f"expected latitude and longitude coordinates in degrees in {where}, found {sorted(map(str, ds.variables))}; "
+            f"expected latitude and longitude coordinates in degrees in {where}, found "
+            f"{sorted(map(str, ds.variables))}; "
             "name them lat/lon or give them standard_name latitude/longitude (projected x/y in metres need "
             "regridding to a regular lat/lon grid first, e.g. cdo remapbil or xESMF)"
         )
@@ -158,10 +161,10 @@ def standardise(ds: xr.Dataset, variable: str, *, where: str) -> xr.DataArray:
     return da.chunk({"time": days_per_chunk(stored, da, (lat_dim, lon_dim)), "lat": -1, "lon": -1})
 
 
-def days_per_chunk(stored: xr.DataArray, da: xr.DataArray, map_dims: tuple[str, str]) -> int:
+def days_per_chunk(stored: xr.DataArray, da: xr.DataArray, map_dims: tuple[Hashable, Hashable]) -> int:
     """Days per dask chunk of `da`, the standardised `stored` variable: its stored chunk length along time,
     when that many whole maps fit in CHUNK_BYTES, else 1."""
-    chunks = dict(zip(stored.dims, stored.encoding.get("chunksizes") or ()))
+    chunks = dict(zip(stored.dims, stored.encoding.get("chunksizes") or (), strict=False))
     along_time = [n for dim, n in chunks.items() if dim not in map_dims and stored.sizes[dim] == da.sizes["time"]]
     days = along_time[0] if len(along_time) == 1 else 1
     map_bytes = da.sizes["lat"] * da.sizes["lon"] * da.dtype.itemsize
@@ -181,7 +184,8 @@ def open_monthly(path: str | os.PathLike, variable: str | None = None, *, what: 
     return ds, check_plausible_values(sst, where)
 
 
-def apply_quality(da: xr.DataArray, ds: xr.Dataset, min_quality: int | None, *, where: str) -> tuple[xr.DataArray, bool]:
+def apply_quality(da: xr.DataArray, ds: xr.Dataset, min_quality: int | None, *,
+                  where: str) -> tuple[xr.DataArray, bool]:
     """Keep values whose GHRSST quality_level >= min_quality; (result, whether a threshold was applied)."""
     if min_quality is None or "quality_level" not in ds.data_vars:
         return da, False
@@ -196,14 +200,14 @@ def apply_quality(da: xr.DataArray, ds: xr.Dataset, min_quality: int | None, *, 
 
 
 def open_daily(inputs: Sequence[str | os.PathLike] | str | os.PathLike, *, variable: str | None = None,
-               min_quality: int | None = 4) -> DailyInput:
+               min_quality: int | None = MIN_QUALITY) -> DailyInput:
     """Open daily SST from files, directories or globs; lazy (dask), kelvin, sorted by time.
 
     Raises InputError naming what was expected, what was found and what to do.
     """
     if min_quality is not None and not 0 <= min_quality <= 5:
         raise InputError(f"expected --min-quality between 0 and 5 (GHRSST quality levels), found {min_quality}; "
-                         "pass 4 (the default) or 5 for the best observations only")
+                         f"pass {MIN_QUALITY} (the default) or 5 for the best observations only")
     if isinstance(inputs, (str, os.PathLike)):
         inputs = [inputs]
     paths = expand_paths(inputs)
@@ -222,7 +226,7 @@ def open_daily(inputs: Sequence[str | os.PathLike] | str | os.PathLike, *, varia
         if first is None:
             first = da
             land = land_from_mask_variable(ds)
-        elif not (np.array_equal(da["lat"].values, first["lat"].values) and np.array_equal(da["lon"].values, first["lon"].values)):
+        elif not all(np.array_equal(da[axis].values, first[axis].values) for axis in ("lat", "lon")):
             raise InputError(
                 f"expected all input files on one grid, found {paths[0].name} on {grid_text(first)} "
                 f"and {path.name} on {grid_text(da)}; "
@@ -252,10 +256,10 @@ def _sorted_unique_days(sst: xr.DataArray, paths: list[Path]) -> tuple[xr.DataAr
     if not np.all(order == np.arange(order.size)):
         sst = sst.isel(time=order)
     time = sst["time"].dt
-    days = list(zip(time.year.values.tolist(), time.month.values.tolist(), time.day.values.tolist()))
-    repeated = [day for day, previous in zip(days[1:], days[:-1]) if day == previous]
+    days = list(zip(time.year.values.tolist(), time.month.values.tolist(), time.day.values.tolist(), strict=True))
+    repeated = [day for previous, day in pairwise(days) if day == previous]
     if repeated:
-        duplicates = sorted({"%04d-%02d-%02d" % day for day in repeated})
+        duplicates = sorted({"{:04d}-{:02d}-{:02d}".format(*day) for day in repeated})
         shown = ", ".join(duplicates[:5]) + (f" and {len(duplicates) - 5} more" if len(duplicates) > 5 else "")
         raise InputError(
             f"expected one field per day, found {len(repeated) + len(duplicates)} fields on duplicate day(s) {shown} "

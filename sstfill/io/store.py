@@ -20,6 +20,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import netCDF4
 import numpy as np
@@ -54,7 +55,7 @@ class StoreWriter:
         nc.createVariable("lon", "f8", ("lon",))[:] = lon
         nc["lat"].units, nc["lon"].units = "degrees_north", "degrees_east"
         cy, cx = min(ny, 256), min(nx, 256)
-        opts = {"zlib": True, "complevel": 1}
+        opts: dict[str, Any] = {"zlib": True, "complevel": 1}
         nc.createVariable("year", "i4", ("month",))
         nc.createVariable("month_of_year", "i1", ("month",))
         nc.createVariable("padded_day", "i1", ("month", "day"))
@@ -152,6 +153,18 @@ def open_store(path: str | Path) -> Store:
     return store
 
 
+def baseline_sigma_px(stores: list[Store]) -> float | None:
+    """The first gap-fill sigma the stores share, as a model's contract records it: None when every
+    store was filled by its grid spacing (as prepare does now), else the one fixed sigma of older stores."""
+    sigmas = {None if s.attrs.get("baseline_fill") == FILL_BY_SPACING else float(s.attrs["baseline_sigma_px"])
+              for s in stores}
+    if len(sigmas) > 1:
+        found = sorted(FILL_BY_SPACING if v is None else f"a fixed {v:g} px" for v in sigmas)
+        raise InputError(f"expected stores whose baselines were gap-filled alike, found {' and '.join(found)}; "
+                         "prepare the older stores again with this sstfill")
+    return sigmas.pop()
+
+
 def _check_structure(path: Path, ds: xr.Dataset) -> None:
     """The version, variables and statistics training needs, before any data is read."""
     version = ds.attrs.get("sstfill_store_version")
@@ -171,7 +184,8 @@ def _check_structure(path: Path, ds: xr.Dataset) -> None:
     if ds.sizes["month"] < 1 or ds.sizes["lat"] < 1 or ds.sizes["lon"] < 1:
         raise _damaged(path, f"an empty store ({dict(ds.sizes)})")
     for prefix in STORE_STATISTICS:
-        mean, std, count = (ds.attrs.get(f"{prefix}_{stat}") for stat in ("mean", "std", "count"))
+        stats: list[Any] = [ds.attrs.get(f"{prefix}_{stat}") for stat in ("mean", "std", "count")]
+        mean, std, count = stats
         if not all(_is_number(v) and np.isfinite(v) for v in (mean, std, count)) or std <= 0 or count <= 0:
             raise _damaged(path, f"normalisation statistics {prefix}_mean, _std, _count = {mean}, {std}, {count}")
     if ds.attrs.get("baseline_fill") != FILL_BY_SPACING and not _is_number(ds.attrs.get("baseline_sigma_px")):

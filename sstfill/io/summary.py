@@ -37,5 +37,5 @@ def store_summary(path: Path) -> dict[str, Any]:
     with netCDF4.Dataset(path) as nc:
         years, months = np.asarray(nc["year"][:]), np.asarray(nc["month_of_year"][:])
         mode = str(getattr(nc, "training_mode", ""))
-    return {"output": str(path.resolve()), "months": [f"{int(y):04d}-{int(m):02d}" for y, m in zip(years, months)],  # 1..12 on disk
-            "training_mode": mode}
+    labels = [f"{int(y):04d}-{int(m):02d}" for y, m in zip(years, months, strict=True)]  # 1..12 on disk
+    return {"output": str(path.resolve()), "months": labels, "training_mode": mode}

@@ -7,15 +7,18 @@ coordinate of a one-day file; its values must decode to dates (CF units such as
 
 from __future__ import annotations
 
+from collections.abc import Hashable
+
 import numpy as np
 import xarray as xr
 
 from sstfill.errors import InputError
 
 
-def time_dimension(ds: xr.Dataset, da: xr.DataArray, variable: str, lat_dim: str, lon_dim: str, *,
+def time_dimension(ds: xr.Dataset, da: xr.DataArray, variable: str, lat_dim: Hashable, lon_dim: Hashable, *,
                    where: str) -> xr.DataArray:
-    """The variable with its time dimension named "time": another name (valid_time), or a scalar time made a dimension."""
+    """The variable with its time dimension named "time": another name (valid_time), or a scalar time made a
+    dimension."""
     if "time" not in da.dims:
         others = [d for d in da.dims if d not in (lat_dim, lon_dim)]
         candidates = [d for d in others if d in ds.coords and is_datetime(ds[d])]

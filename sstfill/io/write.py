@@ -22,6 +22,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import Any
 
 import cftime
 import netCDF4
@@ -66,7 +67,8 @@ def _num(times: np.ndarray, calendar: str) -> np.ndarray:
 class MonthlyWriter:
     """Create the output file up front, then fill it one month (or window) at a time."""
 
-    def __init__(self, path: Path, lat: np.ndarray, lon: np.ndarray, starts: np.ndarray, ends: np.ndarray, info: OutputInfo):
+    def __init__(self, path: Path, lat: np.ndarray, lon: np.ndarray, starts: np.ndarray, ends: np.ndarray,
+                 info: OutputInfo):
         self.path, self.info = path, info
         self.nc = netCDF4.Dataset(path, "w", format="NETCDF4")
         try:
@@ -92,15 +94,17 @@ class MonthlyWriter:
         bounds[:] = np.stack([start_num, end_num], axis=1)
 
         for name, values, attrs in (
-            ("lat", lat, {"standard_name": "latitude", "long_name": "latitude", "units": "degrees_north", "axis": "Y"}),
-            ("lon", lon, {"standard_name": "longitude", "long_name": "longitude", "units": "degrees_east", "axis": "X"}),
+            ("lat", lat, {"standard_name": "latitude", "long_name": "latitude", "units": "degrees_north",
+                          "axis": "Y"}),
+            ("lon", lon, {"standard_name": "longitude", "long_name": "longitude", "units": "degrees_east",
+                          "axis": "X"}),
         ):
             var = nc.createVariable(name, "f8", (name,))
             var.setncatts(attrs)
             var[:] = values
 
         chunks = (1, ny, nx)  # one map per chunk
-        common = {"zlib": True, "complevel": 4, "chunksizes": chunks}
+        common: dict[str, Any] = {"zlib": True, "complevel": 4, "chunksizes": chunks}
         if info.pack:
             sst = nc.createVariable("sst", "i2", ("time", "lat", "lon"), fill_value=SHORT_FILL, **common)
             sst.setncatts({"scale_factor": np.float32(PACK_SCALE), "add_offset": np.float32(PACK_OFFSET),
@@ -110,7 +114,8 @@ class MonthlyWriter:
             sst = nc.createVariable("sst", "f4", ("time", "lat", "lon"), fill_value=FLOAT_FILL, **common)
             sst.setncatts({"valid_min": np.float32(SST_VALID_RANGE[0]), "valid_max": np.float32(SST_VALID_RANGE[1])})
         sst.setncatts({
-            "standard_name": info.standard_name, "long_name": "monthly mean sea surface temperature, gap-filled by sstfill",
+            "standard_name": info.standard_name,
+            "long_name": "monthly mean sea surface temperature, gap-filled by sstfill",
             "units": "K", "cell_methods": "time: mean", "coverage_content_type": "modelResult",
             "ancillary_variables": "sst_uncertainty nobs",
         })
@@ -176,7 +181,8 @@ def check_result(sst: np.ndarray, uncertainty: np.ndarray, ocean: np.ndarray, *,
     ocean pixel: such a map is a damaged or unsuited model's, never data (inputs outside that range are dropped)."""
     low, high = SST_VALID_RANGE
     if pack:
-        low, high = max(low, PACK_OFFSET + PACK_RANGE[0] * PACK_SCALE), min(high, PACK_OFFSET + PACK_RANGE[1] * PACK_SCALE)
+        low = max(low, PACK_OFFSET + PACK_RANGE[0] * PACK_SCALE)
+        high = min(high, PACK_OFFSET + PACK_RANGE[1] * PACK_SCALE)
     with np.errstate(invalid="ignore"):
         bad_sst = ocean & ~((sst >= low) & (sst <= high))
         bad_sigma = ocean & ~((uncertainty >= 0) & (uncertainty <= UNCERTAINTY_MAX))

@@ -1,4 +1,4 @@
-"""From monthly patch tokens back to pixels: mean and log-variance (design doc, step 6)."""
+"""From monthly patch tokens back to pixels: mean and log-variance (docs/model.md#step-6)."""
 
 import torch
 from torch import Tensor, nn
@@ -9,10 +9,10 @@ LOG_VAR_LIMIT = 10.0
 class MonthlyConvDecoder(nn.Module):
     """Upsample (B*M, H'*W', D) tokens to (B*M, out_channels, H'*Ph, W'*Pw) maps.
 
-    Design doc, step 6: 1x1 convolution, then a transposed convolution whose kernel reaches
+    docs/model.md#step-6: 1x1 convolution, then a transposed convolution whose kernel reaches
     ``overlap`` pixels into each neighbour (kernel P + 2*overlap, stride P, padding overlap,
-    so the output is exactly H'*Ph by W'*Pw), then a refinement block to "smooth patch
-    boundaries", a 1x1 head, a learnable scale and bias on the mean (channel 0), and the
+    so the output is exactly H'*Ph by W'*Pw), then a refinement block that smooths the patch
+    boundaries, a 1x1 head, a learnable scale and bias on the mean (channel 0), and the
     land mask. Channel 1 is a log-variance, clamped to [-10, 10] so exp() stays finite.
     """
 

@@ -1,6 +1,7 @@
-"""Patch embedding of a gappy daily video (design doc, step 1: VideoEncoder)."""
+"""Patch embedding of a gappy daily video (docs/model.md#step-1: VideoEncoder)."""
 
 import math
+from typing import cast
 
 import torch
 import torch.nn.functional as F
@@ -15,7 +16,7 @@ STRUCTURE_SIGMAS_PX = (1.0, 2.0, 4.0)
 class DailyNeighbourhood(nn.Module):
     """Fixed (not learned) normalised convolution of each day, at a few spatial scales.
 
-    Beyond the design doc, measured to help: a pixel's composite is wrong because of the days
+    docs/model.md#step-1a: a pixel's composite is wrong because of the days
     it was missing, and what it would have shown on those days is best told by its neighbours
     seen on the same day. The patch embedding only sees its own 4x4 pixels, and the days are
     pooled before any spatial mixing, so each day is given, per pixel, the Gaussian-weighted
@@ -74,7 +75,7 @@ def _gaussian_band(kernel: Tensor, n: int) -> Tensor:
 class BaselineStructure(nn.Module):
     """Fixed (not learned) local anomalies of the monthly baseline, at a few spatial scales.
 
-    Beyond the design doc, measured to help: the daily inputs are anomalies from each pixel's
+    docs/model.md#step-1b: the daily inputs are anomalies from each pixel's
     own baseline, so on their own they show nothing of how a pixel's monthly composite
     differs from its neighbours' (a composite made noisy by few days, a front or an eddy that
     the gap fill flattened). Each scale gives the baseline minus its Gaussian-weighted mean
@@ -100,10 +101,10 @@ class BaselineStructure(nn.Module):
 class VideoEncoder(nn.Module):
     """Cut a masked video into non-overlapping (Pt, Ph, Pw) patches, one token per patch.
 
-    Design doc, step 1: "Masked pixels are removed but their locations are preserved".
-    Missing values are replaced by zero with ``torch.where`` (not multiplied by the mask,
-    which would let NaN through) and the validity mask rides along as a second channel,
-    so a token knows both what was seen and where nothing was. The daily neighbourhood
+    docs/model.md#step-1: masked pixels are removed but their locations kept. Missing values
+    are replaced by zero with ``torch.where`` (not multiplied by the mask, which would let NaN
+    through) and the validity mask rides along as a second channel, so a token knows both
+    what was seen and where nothing was. The daily neighbourhood
     channels (DailyNeighbourhood) ride along too.
     """
 
@@ -117,7 +118,7 @@ class VideoEncoder(nn.Module):
         self.in_channels = 2 + self.neighbourhood.channels + extra_channels  # extra: per-day channels the caller adds
         self.proj = nn.Conv3d(self.in_channels, embed_dim, kernel_size=self.patch_size, stride=self.patch_size)
         self.norm = nn.LayerNorm(embed_dim)
-        # Beyond the design doc: the Conv3d embedding is linear in its inputs, and the temporal
+        # docs/model.md#step-1: the Conv3d embedding is linear in its inputs, and the temporal
         # pooling that follows is a weighted sum, so without a non-linearity here a token cannot
         # express products such as "this pixel was missing while its neighbours were warm".
         self.mlp = nn.Sequential(nn.Linear(embed_dim, 2 * embed_dim), nn.GELU(), nn.Linear(2 * embed_dim, embed_dim))
@@ -160,7 +161,7 @@ class VideoEncoder(nn.Module):
 class PixelPath(nn.Module):
     """Per-pixel monthly features at full resolution, for the decoder's refinement block.
 
-    Beyond the design doc: the tokens summarise 4x4 pixels, so what a single pixel saw (how
+    docs/model.md#step-6a: the tokens summarise 4x4 pixels, so what a single pixel saw (how
     many days, which values, what its neighbours showed on the days it was cloudy) reaches
     the decoder only blurred by the patch. A pointwise MLP turns each pixel's daily features
     into ``channels`` values, averaged over the month's real days (padded days excluded).
@@ -175,15 +176,22 @@ class PixelPath(nn.Module):
         """features (B, C, M*D, H, W); real_days (B, M, D) bool -> (B*M, channels, H, W)."""
         b, c, _, h, w = features.shape
         m, d = real_days.shape[1:]
-        first, second = self.mlp[0], self.mlp[2]
+        (weight_1, bias_1), (weight_2, bias_2) = _linear(self.mlp[0]), _linear(self.mlp[2])
         # The 1x1x1 convolutions as matrix products over channels-last pixels (on CPU several times faster),
         # and the second one after the mean over days: it is linear, so the result is the same for a
         # fraction of the work. A month with no real day gives 0, as the mean of no days times any layer.
         pixels = features.movedim(1, -1).reshape(-1, c)  # (B*T*H*W, C)
-        hidden = self.mlp[1](torch.addmm(first.bias, pixels, first.weight.flatten(1).T))
+        hidden = self.mlp[1](torch.addmm(bias_1, pixels, weight_1.T))
         days = real_days.to(features.dtype)
         count = days.sum(-1, keepdim=True)
         share = (days / count.clamp_min(1.0)).reshape(b * m, 1, d)
         mean = torch.bmm(share, hidden.reshape(b * m, d, h * w * self.channels)).reshape(b * m, h * w, self.channels)
-        monthly = F.linear(mean, second.weight.flatten(1)) + second.bias * (count / count.clamp_min(1.0)).reshape(b * m, 1, 1)
+        any_day = (count / count.clamp_min(1.0)).reshape(b * m, 1, 1)
+        monthly = F.linear(mean, weight_2) + bias_2 * any_day
         return monthly.transpose(1, 2).reshape(b * m, self.channels, h, w)
+
+
+def _linear(conv: nn.Module) -> tuple[Tensor, Tensor]:
+    """A 1x1x1 convolution with a bias as a linear layer: (weight (out, in), bias)."""
+    conv = cast(nn.Conv3d, conv)
+    return conv.weight.flatten(1), cast(Tensor, conv.bias)

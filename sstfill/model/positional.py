@@ -1,8 +1,8 @@
 """Fixed sinusoidal position encodings: days and months in time, rows and columns in space.
 
-Design doc, steps 2 and 4: "Encodings are deterministic and fixed. No learnable parameters."
-The tables are buffers with ``persistent=False``: rebuilt from the constructor, never saved,
-so a checkpoint holds only what was learned.
+docs/model.md#step-2 and #step-4: the encodings are fixed, with no learned parameters. The
+tables are buffers with ``persistent=False``: rebuilt from the constructor, never saved, so a
+checkpoint holds only what was learned.
 """
 
 import math
@@ -26,8 +26,8 @@ def sinusoid_table(length: int, dim: int) -> Tensor:
 class TemporalPositionalEncoding(nn.Module):
     """One fixed vector per time index, so a token knows *when* it was observed.
 
-    Design doc, step 2: "the class precomputes pe where row t contains the encoding for
-    time index t ... output = PE[0:T]". Also indexable by a tensor of positions, which the
+    docs/model.md#step-2: row t of the precomputed table ``pe`` encodes time index t, and
+    ``forward`` returns its first T rows. Also indexable by a tensor of positions, which the
     aggregator uses for the calendar month (0..11) of each month in the window.
     """
 
@@ -58,7 +58,7 @@ class TemporalPositionalEncoding(nn.Module):
 class SpatialPositionalEncoding2D(nn.Module):
     """Fixed 2-D sinusoid: the first half of the channels encodes the row, the second the column.
 
-    Design doc, step 4: "Each spatial location (h, w) gets a unique vector of length embed_dim."
+    docs/model.md#step-4: each spatial location (h, w) gets a unique vector of length embed_dim.
     Positions count from the tile's corner, not from the globe: the model runs on tiles cut
     anywhere in the world, so only relative layout within the tile is meaningful.
     """

@@ -1,4 +1,4 @@
-"""Global mixing of the monthly patch tokens of a tile (design doc, step 5)."""
+"""Global mixing of the monthly patch tokens of a tile (docs/model.md#step-5)."""
 
 from torch import Tensor, nn
 
@@ -6,7 +6,7 @@ from torch import Tensor, nn
 class SpatialTransformer(nn.Module):
     """A stack of pre-norm Transformer encoder blocks over the H'*W' tokens of one month.
 
-    Design doc, step 5: "Every patch can 'see' every other patch", so information from
+    docs/model.md#step-5: every patch attends to every other, so information from
     observed regions flows into cloud-covered ones. Pre-norm (norm_first) blocks train
     stably without warm-up; a final LayerNorm closes the residual stream.
     """

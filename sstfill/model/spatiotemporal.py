@@ -18,9 +18,9 @@ from sstfill.model.temporal import TemporalAttentionAggregator
 class SpatioTemporalModel(nn.Module):
     """VideoEncoder -> TemporalAttentionAggregator -> SpatialTransformer -> MonthlyConvDecoder.
 
-    Design doc, summary: "Encodes video into spatio-temporal patches. Aggregates temporal
-    information per spatial patch. Mixes spatial features across patches. Decodes back to
-    original spatial resolution."
+    It cuts the month's days into spatio-temporal patches, pools each patch's days into one
+    monthly token, mixes the tokens across the tile and decodes them back to pixels
+    (docs/model.md, one step per class).
 
     Any tile size and any number of months M >= 1 are accepted. The tile is padded at the
     bottom and right to a multiple of the patch (padding counts as missing and as land) and
@@ -113,7 +113,8 @@ class SpatioTemporalModel(nn.Module):
         padded_days = F.pad(padded_days, (0, pad_d), value=True)
         land = F.pad(land, (0, pad_w, 0, pad_h), value=True)
 
-        structure = None if self.structure is None else self._structure(baseline, land, m, days + pad_d)
+        structure = None if self.structure is None else self._structure(self.structure, baseline, land, m,
+                                                                         days + pad_d)
         features = self.encoder.daily_features(x, missing, structure)
         tokens, grid = self.encoder.embed(features)
         skip = None if self.pixels is None else self.pixels(features, ~padded_days.reshape(b, m, -1))
@@ -125,7 +126,8 @@ class SpatioTemporalModel(nn.Module):
         out = out.reshape(b, m, 2, h + pad_h, w + pad_w)[..., :h, :w]
         return out[:, :, 0], out[:, :, 1]
 
-    def _structure(self, baseline: Tensor | None, land: Tensor, m: int, days: int) -> Tensor:
+    def _structure(self, layer: BaselineStructure, baseline: Tensor | None, land: Tensor, m: int,
+                   days: int) -> Tensor:
         """BaselineStructure of the (padded) tile in the units of x, repeated on each day: (B, S, M*days, H, W)."""
         b, h, w = land.shape
         if baseline is None or baseline.shape[:2] != (b, m) or baseline.shape[2] > h or baseline.shape[3] > w:
@@ -135,7 +137,7 @@ class SpatioTemporalModel(nn.Module):
         # Centre each tile on its ocean mean, so float32 keeps the small departures that matter.
         centre = torch.where(ocean, baseline, 0).sum((1, 2, 3)) / ocean.sum((1, 2, 3)).clamp_min(1)
         baseline = F.pad(baseline - centre[:, None, None, None], (0, w - baseline.shape[3], 0, h - baseline.shape[2]))
-        structure = self.structure(baseline / self.input_std, land)  # (B, S, M, H, W); land values dropped there
+        structure = layer(baseline / self.input_std, land)  # (B, S, M, H, W); land values dropped there
         return structure[:, :, :, None].expand(-1, -1, -1, days, -1, -1).flatten(2, 3)
 
     @staticmethod

@@ -1,15 +1,16 @@
-"""Attention pooling of daily tokens into monthly tokens (design doc, step 3)."""
+"""Attention pooling of daily tokens into monthly tokens (docs/model.md#step-3)."""
 
 import torch
 from torch import Tensor, nn
 
+from sstfill.config import MAX_MONTH_DAYS
 from sstfill.model.positional import TemporalPositionalEncoding
 
 MONTHS_PER_YEAR = 12
 
 
 def _score_mlp(embed_dim: int) -> nn.Sequential:
-    """LayerNorm, Linear(D, D), GELU, Linear(D, 1): one scalar score per token (design doc, step 3)."""
+    """LayerNorm, Linear(D, D), GELU, Linear(D, 1): one scalar score per token (docs/model.md#step-3)."""
     return nn.Sequential(
         nn.LayerNorm(embed_dim),
         nn.Linear(embed_dim, embed_dim),
@@ -21,18 +22,15 @@ def _score_mlp(embed_dim: int) -> nn.Sequential:
 class TemporalAttentionAggregator(nn.Module):
     """Pool the day tokens of each (patch, month) into one token, then let months talk.
 
-    Design doc, step 3: "Add temporal positional encoding for days within a month and for
-    months within a year. Compute a learned scalar score per time step. Apply softmax over
-    time ... Compute a weighted temporal sum", then "cross month mixing using
-    nn.MultiheadAttention", then "nn.Sequential again ... to get a final scalar score".
+    docs/model.md#step-3: the day tokens get the day-in-month and month-of-year codes, a
+    learned scalar score per day, a softmax over the days and a weighted sum; then the months
+    attend to each other (nn.MultiheadAttention), and a second score gates what each takes in:
+    ``out = token + sigmoid(score) * attended``.
 
-    Padded day slots (beyond the month's length) score -inf, so their weight is exactly
-    zero. The doc leaves the use of the final score open; the model predicts every month of
-    the window, so here it is a gate: ``out = token + sigmoid(score) * attended``, i.e. the
-    score sets how much cross-month context each month takes in.
+    Padded day slots (beyond the month's length) score -inf, so their weight is exactly zero.
     """
 
-    def __init__(self, embed_dim: int = 64, num_heads: int = 4, max_days: int = 31, dropout: float = 0.1):
+    def __init__(self, embed_dim: int = 64, num_heads: int = 4, max_days: int = MAX_MONTH_DAYS, dropout: float = 0.1):
         super().__init__()
         self.day_pe = TemporalPositionalEncoding(embed_dim, max_days)
         self.month_pe = TemporalPositionalEncoding(embed_dim, MONTHS_PER_YEAR)

@@ -17,8 +17,14 @@ tying them together) and ``formats`` (files as users hold them: CF cube, GHRSST 
 CMIP tos).
 """
 
-from sstfill.testing.formats import (GHRSST_TIME_UNITS, good_sst, write_cmip_tos, write_era5_like, write_ghrsst_l3,
-                                     write_netcdf)
+from sstfill.testing.formats import (
+    GHRSST_TIME_UNITS,
+    good_sst,
+    write_cmip_tos,
+    write_era5_like,
+    write_ghrsst_l3,
+    write_netcdf,
+)
 from sstfill.testing.grid import KM_PER_DEG, REGION_RESOLUTIONS, make_grid, random_ocean_region
 from sstfill.testing.ocean import FREEZING_K
 from sstfill.testing.statistics import GeneratorStatistics, random_statistics
@@ -27,9 +33,9 @@ from sstfill.testing.synthetic import synthetic_sst
 __all__ = [
     "FREEZING_K",
     "GHRSST_TIME_UNITS",
-    "GeneratorStatistics",
     "KM_PER_DEG",
     "REGION_RESOLUTIONS",
+    "GeneratorStatistics",
     "good_sst",
     "make_grid",
     "random_ocean_region",

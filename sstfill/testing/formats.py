@@ -84,7 +84,7 @@ def write_ghrsst_l3(daily: xr.Dataset, directory, *, variable: str = "sea_surfac
             var = nc.createVariable("time", "i4", ("time",))
             var.setncatts({"long_name": "reference time of sst file", "standard_name": "time", "axis": "T",
                            "units": GHRSST_TIME_UNITS, "calendar": "gregorian"})
-            var[:] = int(round(seconds))
+            var[:] = int(round(seconds))  # noqa: RUF046 (before NumPy 2, round() of a NumPy float is a float)
             for name, values, attrs in (
                 ("lat", lat, {"long_name": "latitude", "standard_name": "latitude", "axis": "Y",
                               "units": "degrees_north", "valid_min": np.float32(-90), "valid_max": np.float32(90)}),
@@ -110,9 +110,11 @@ def write_ghrsst_l3(daily: xr.Dataset, directory, *, variable: str = "sea_surfac
             ql.setncatts({"long_name": "quality level of SST pixel", "coordinates": "lon lat",
                           "valid_min": np.int8(0), "valid_max": np.int8(5),
                           "flag_values": np.arange(6, dtype=np.int8),
-                          "flag_meanings": "no_data bad_data worst_quality low_quality acceptable_quality best_quality"})
+                          "flag_meanings": "no_data bad_data worst_quality low_quality acceptable_quality "
+                                           "best_quality"})
             ql[0] = quality
-            for name, scale, offset, value in (("sses_bias", 0.016, 0.0, 0.0), ("sses_standard_deviation", 0.01, 1.0, 0.3)):
+            sses = (("sses_bias", 0.016, 0.0, 0.0), ("sses_standard_deviation", 0.01, 1.0, 0.3))
+            for name, scale, offset, value in sses:
                 var = nc.createVariable(name, "i1", dims, fill_value=np.int8(-128), zlib=True, chunksizes=chunks)
                 var.setncatts({"long_name": f"SSES {name[5:].replace('_', ' ')} error", "units": "kelvin",
                                "add_offset": np.float32(offset), "scale_factor": np.float32(scale),
@@ -160,7 +162,8 @@ def write_era5_like(daily: xr.Dataset, path, *, celsius: bool = False, with_lsm:
     if with_lsm:
         lsm = np.broadcast_to(land_mask(lat, lon).astype(np.float32), values.shape)
         data["lsm"] = (dims, lsm, {"GRIB_paramId": np.int64(172), "GRIB_shortName": "lsm",
-                                   "long_name": "Land-sea mask", "units": "(0 - 1)", "standard_name": "land_binary_mask"})
+                                   "long_name": "Land-sea mask", "units": "(0 - 1)",
+                                   "standard_name": "land_binary_mask"})
     ds = xr.Dataset(
         data,
         coords={

@@ -17,7 +17,7 @@ def _observe(rng, rng_noise, geo, truth, month_of_day, cloud_cover, stats):
     """Hide the truth as a daytime polar-orbiter L3 product does; return (sst, quality)."""
     n = truth.shape[0]
     p_cloud = _cloud_probability(geo, cloud_cover)
-    parts = tuple(zip(stats.cloud_weights, stats.cloud_scales_km, stats.cloud_days))
+    parts = tuple(zip(stats.cloud_weights, stats.cloud_scales_km, stats.cloud_days, strict=True))
     z = np.zeros(truth.shape, np.float32)
     for w, km, tau in parts:
         part = _random_field(rng, geo, km, n, tau)
@@ -106,7 +106,7 @@ def _unseen_patches(rng, geo, month_of_day, cloud_cover, stats):
         radius = np.maximum(rng.uniform(*stats.unseen_radius_km, k) * np.sqrt(cloud_cover / 0.6),
                             min_radius)
         hidden = np.zeros(geo.land.shape, bool)
-        for (lat_c, lon_c), r in zip(centres, radius):
+        for (lat_c, lon_c), r in zip(centres, radius, strict=True):
             dl = geo.lon[None, :] - lon_c
             if geo.periodic:
                 dl = np.mod(dl + 180.0, 360.0) - 180.0

@@ -1,5 +1,7 @@
 """Time in any CF calendar: the generator's daily and monthly axes, and reading its times back."""
 
+from itertools import pairwise
+
 import numpy as np
 import xarray as xr
 
@@ -13,13 +15,13 @@ def _time_axes(start, n_months, calendar):
         raise ValueError(f"calendar must be one of {_STANDARD_CALENDARS + _CFTIME_CALENDARS}, "
                          f"got {calendar!r}")
     use_cftime = calendar not in _STANDARD_CALENDARS
-    kind = dict(calendar="standard" if not use_cftime else calendar, use_cftime=use_cftime)
+    kind = {"calendar": "standard" if not use_cftime else calendar, "use_cftime": use_cftime}
     first = xr.date_range(start, periods=1, freq="D", **kind)[0]
     months = xr.date_range(start, periods=n_months + 1, freq="MS", **kind)
     if months[0] != first or first.hour or first.minute or first.second:
         raise ValueError(f"start must be the first day of a month at 00:00, got {start!r}")
     days = xr.date_range(months[0], months[-1], freq="D", inclusive="left", **kind)
-    lengths = [(b - a).days for a, b in zip(months[:-1], months[1:])]
+    lengths = [(b - a).days for a, b in pairwise(months)]
     return days, months, np.repeat(np.arange(n_months), lengths)
 
 
