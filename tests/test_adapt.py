@@ -7,13 +7,21 @@ import pytest
 import torch
 
 from sstfill import adapt
-from sstfill.adapt import (_batch, _Examples, _split, _validation_rmse, adapt_model, loss_weights, withheld_mean,
-                           validation_blocks)
+from sstfill.adapt import (
+    _batch,
+    _Examples,
+    _split,
+    _validation_rmse,
+    adapt_model,
+    loss_weights,
+    validation_blocks,
+    withheld_mean,
+)
 from sstfill.checkpoint import load_model
 from sstfill.data.months import group_months
+from sstfill.data.predict import read_month
 from sstfill.io.land import resolve_land
 from sstfill.io.read import open_daily
-from sstfill.data.predict import read_month
 
 CPU = torch.device("cpu")
 

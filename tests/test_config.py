@@ -8,8 +8,15 @@ import pytest
 import typer
 
 from sstfill.cli import app
-from sstfill.config import (MIN_QUALITY, DataContract, ModelConfig, PrepareConfig, ReconstructConfig, TrainConfig,
-                            from_dict)
+from sstfill.config import (
+    MIN_QUALITY,
+    DataContract,
+    ModelConfig,
+    PrepareConfig,
+    ReconstructConfig,
+    TrainConfig,
+    from_dict,
+)
 from sstfill.errors import CheckpointError, InputError
 from sstfill.prepare import prepare
 from sstfill.reconstruct import reconstruct
@@ -19,7 +26,7 @@ def option_defaults(command: str) -> dict:
     return {param.name: param.default for param in typer.main.get_command(app).commands[command].params}
 
 
-@pytest.mark.parametrize("command, records, names", [
+@pytest.mark.parametrize(("command", "records", "names"), [
     ("train", (TrainConfig, ModelConfig), {"epochs", "batch_size", "samples_per_epoch", "learning_rate", "patience",
                                            "validation_fraction", "tile_size", "months_per_window", "target_form",
                                            "seed", "embed_dim", "depth"}),
@@ -36,7 +43,7 @@ def test_the_command_line_takes_its_defaults_from_the_settings(command, records,
     assert option_defaults("evaluate")["min_quality"] == MIN_QUALITY
 
 
-@pytest.mark.parametrize("function, record", [(prepare, PrepareConfig), (reconstruct, ReconstructConfig)])
+@pytest.mark.parametrize(("function", "record"), [(prepare, PrepareConfig), (reconstruct, ReconstructConfig)])
 def test_the_python_api_takes_its_defaults_from_the_settings(function, record):
     parameters = inspect.signature(function).parameters
     for f in fields(record):
@@ -51,15 +58,15 @@ def test_training_and_the_model_file_share_the_data_settings():
 
 
 def test_user_settings_raise_input_errors_and_model_file_settings_checkpoint_errors():
-    with pytest.raises(InputError, match="^expected a target form among .* found 'anomaly'; use residual"):
+    with pytest.raises(InputError, match=r"^expected a target form among .* found 'anomaly'; use residual"):
         TrainConfig(target_form="anomaly")
     with pytest.raises(CheckpointError, match=r"^expected target among \('residual', 'absolute'\), found 'anomaly'$"):
         DataContract(target="anomaly")
-    with pytest.raises(CheckpointError, match="^expected an integer tile_size of at least 1, found '64'$"):
+    with pytest.raises(CheckpointError, match=r"^expected an integer tile_size of at least 1, found '64'$"):
         from_dict(DataContract, {"tile_size": "64"})
 
 
-@pytest.mark.parametrize("settings, message", [
+@pytest.mark.parametrize(("settings", "message"), [
     ({"batch_size": 0}, "expected --batch-size of 1 or more, found 0; pass a positive number of tiles"),
     ({"batch_size": 2.5}, "expected --batch-size of 1 or more, found 2.5; pass a positive number of tiles"),
     ({"adapt_seconds": -1.0}, "expected --adapt-seconds of 0 or more, found -1.0; pass a time budget in seconds"),

@@ -20,6 +20,7 @@ def invoke(*args):
     return result
 
 
+@pytest.mark.slow
 def test_prepare_train_reconstruct_evaluate(small_region, tmp_path):
     daily, truth = small_region
     store, model, out = tmp_path / "store.nc", tmp_path / "model.pt", tmp_path / "monthly.nc"
@@ -64,12 +65,13 @@ def test_a_daily_target_in_many_files_is_averaged_to_months(small_region, tmp_pa
         # one file per day: the month's map plus a ramp that sums to zero over the month, so
         # the monthly mean is the monthly truth and no single day is
         for day, month, n_days, day_of_month in zip(days.values, days.dt.month.values, days.dt.days_in_month.values,
-                                                     days.dt.day.values):
+                                                     days.dt.day.values, strict=True):
             ramp = 0.05 * (day_of_month - (n_days + 1) / 2)
             (t[["sst"]].sel(time=t["time"].dt.month == month) + ramp).assign_coords(time=[day]).to_netcdf(
                 tmp_path / f"target_{str(day)[:10]}.nc")
         d.isel(time=slice(0, 59)).to_netcdf(tmp_path / "daily.nc")
-    invoke("prepare", tmp_path / "daily.nc", "--target", str(tmp_path / "target_*.nc"), "--out", tmp_path / "daily_target.nc")
+    invoke("prepare", tmp_path / "daily.nc", "--target", str(tmp_path / "target_*.nc"),
+           "--out", tmp_path / "daily_target.nc")
     invoke("prepare", tmp_path / "daily.nc", "--target", truth, "--out", tmp_path / "monthly_target.nc")
     with xr.open_dataset(tmp_path / "daily_target.nc") as a, xr.open_dataset(tmp_path / "monthly_target.nc") as b:
         assert a.sizes["month"] == 2
@@ -187,8 +189,12 @@ def test_the_baseline_fill_follows_the_grid_spacing_from_prepare_to_reconstruct(
 
     used = []
     real_load_month = sstfill.data.predict.load_month
-    monkeypatch.setattr(sstfill.data.predict, "load_month",
-                        lambda *a, sigma_px, **kw: used.append(sigma_px) or real_load_month(*a, sigma_px=sigma_px, **kw))
+
+    def load_month(*args, sigma_px, **kwargs):
+        used.append(sigma_px)
+        return real_load_month(*args, sigma_px=sigma_px, **kwargs)
+
+    monkeypatch.setattr(sstfill.data.predict, "load_month", load_month)
     invoke("reconstruct", daily_path, tmp_path / "out.nc", "--model", tmp_path / "model.pt", "--device", "cpu")
     assert set(used) == {(1.0, 1.0)}
     before = len(used)

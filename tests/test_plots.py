@@ -8,7 +8,6 @@ from typer.testing import CliRunner
 
 from sstfill.cli import app
 from sstfill.errors import InputError
-
 from test_evaluate import write_case
 
 runner = CliRunner()
@@ -27,7 +26,8 @@ def test_month_maps_and_rmse_figure(tmp_path):
     maps = plot_month_maps(tmp_path / "sub" / "maps.png", "2021-01", reference, reconstruction, lat, lon)
     assert maps.stat().st_size > 10_000
     report = {"reconstruction": "r.nc", "reference": "t.nc", "methods": {
-        "sstfill": {"by_valid_days": {"0": {"rmse": 0.4}, "1-4": {"rmse": 0.3}, "5-9": {"rmse": 0.2}, ">=10": {"rmse": 0.1}}},
+        "sstfill": {"by_valid_days": {"0": {"rmse": 0.4}, "1-4": {"rmse": 0.3}, "5-9": {"rmse": 0.2},
+                                      ">=10": {"rmse": 0.1}}},
         "naive_composite": {"by_valid_days": {"0": {"rmse": None}, "1-4": {"rmse": 0.35}, "5-9": {"rmse": 0.25},
                                               ">=10": {"rmse": 0.15}}},
     }}

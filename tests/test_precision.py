@@ -26,8 +26,8 @@ def test_bf16_training_runs_and_learns(store, tmp_path):
     from sstfill.config import ModelConfig, TrainConfig
 
     config = TrainConfig(epochs=1, batch_size=4, samples_per_epoch=8, patience=1)
-    result = train([store], tmp_path / "m.pt", config=config, model_config=ModelConfig(embed_dim=16, hidden=16, depth=1),
-                   device="cpu", precision="bf16")
+    result = train([store], tmp_path / "m.pt", config=config,
+                   model_config=ModelConfig(embed_dim=16, hidden=16, depth=1), device="cpu", precision="bf16")
     assert np.isfinite(result.validation_rmse_k)
 
 

@@ -10,10 +10,10 @@ from sstfill.progress import progress, track
 
 def test_batch_jobs_get_log_lines_with_counts_and_shares(monkeypatch, caplog):
     monkeypatch.setattr(progress_module, "is_interactive", lambda: False)
-    with caplog.at_level(logging.INFO, logger="sstfill"):
-        with progress(40, "reconstructing (tiles)", log_every_s=0.0) as advance:
-            advance(8)
-            advance(32)
+    with (caplog.at_level(logging.INFO, logger="sstfill"),
+          progress(40, "reconstructing (tiles)", log_every_s=0.0) as advance):
+        advance(8)
+        advance(32)
     assert [r.getMessage() for r in caplog.records] == ["reconstructing (tiles): 8/40 (20%)",
                                                         "reconstructing (tiles): 40/40 (100%)"]
     caplog.clear()

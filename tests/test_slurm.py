@@ -30,7 +30,7 @@ SSTFILL = Path(sys.executable).parent / "sstfill"
 JOB_TIMEOUT_S = 150
 
 
-@pytest.mark.parametrize("environ, expected", [
+@pytest.mark.parametrize(("environ", "expected"), [
     ({"SLURM_JOB_ID": "5", "SLURM_ARRAY_JOB_ID": "4", "SLURM_ARRAY_TASK_ID": "1"}, "4_1"),
     ({"SLURM_JOB_ID": "5"}, "5"),
     ({}, None),
@@ -113,8 +113,9 @@ def month_array(slurm, tmp_path_factory):
 
 
 @pytest.mark.slurm
+@pytest.mark.slow
 def test_month_array_matches_a_single_run(month_array):
-    job, records, root = month_array
+    _job, records, root = month_array
     assert sorted(r["ArrayTaskId"] for r in records) == ["0", "1", "2"]
     assert all(r["JobState"] == "COMPLETED" and r["ExitCode"] == "0:0" for r in records), log_report(records)
     months = sorted((root / "out").iterdir())
@@ -127,6 +128,7 @@ def test_month_array_matches_a_single_run(month_array):
 
 
 @pytest.mark.slurm
+@pytest.mark.slow
 def test_array_task_logs_name_the_task_and_its_cpus(month_array):
     job, records, _ = month_array
     for record in records:
@@ -137,6 +139,7 @@ def test_array_task_logs_name_the_task_and_its_cpus(month_array):
 
 
 @pytest.mark.slurm
+@pytest.mark.slow
 def test_sigterm_at_the_time_limit_leaves_no_file(slurm, tmp_path):
     """SLURM sends SIGTERM to every process of a job at its time limit, as scancel --full --signal=TERM does."""
     out = tmp_path / "out"
@@ -156,6 +159,7 @@ def test_sigterm_at_the_time_limit_leaves_no_file(slurm, tmp_path):
 
 
 @pytest.mark.slurm
+@pytest.mark.slow
 def test_year_array_prepares_one_store_per_year(slurm, tmp_path):
     from sstfill.testing import make_grid, synthetic_sst, write_netcdf
 
@@ -168,7 +172,7 @@ def test_year_array_prepares_one_store_per_year(slurm, tmp_path):
     assert all(r["JobState"] == "COMPLETED" and r["ExitCode"] == "0:0" for r in records), log_report(records)
     stores = sorted((tmp_path / "stores").iterdir())
     assert [p.name for p in stores] == ["daily_2021.nc", "daily_2022.nc"]
-    for store, year in zip(stores, (2021, 2022)):
+    for store, year in zip(stores, (2021, 2022), strict=True):
         with xr.open_dataset(store) as opened:
             assert set(opened["year"].values.tolist()) == {year}
 
@@ -235,6 +239,7 @@ def assert_resumed_as_uninterrupted(log: Path, record: dict[str, str], model: Pa
 
 
 @pytest.mark.slurm
+@pytest.mark.slow
 def test_train_job_stopped_at_the_time_limit_resumes(slurm, store, tmp_path):
     """The job requeues itself; here it is submitted again at once (SLURM holds a requeued job for
     two minutes, see the next test), and finds the training state."""
@@ -258,6 +263,7 @@ def test_requeued_train_job_resumes_by_itself(slurm, store, tmp_path):
 
 
 @pytest.mark.slurm
+@pytest.mark.slow
 def test_train_job_on_two_processes_through_srun(slurm, store, tmp_path):
     """--ntasks-per-node=2: srun starts two processes that train together (DDP, gloo on CPU); rank 0 alone logs."""
     log, model = tmp_path / "train.out", tmp_path / "model.pt"

@@ -12,7 +12,7 @@ from sstfill.io.read import open_daily
 runner = CliRunner()
 
 
-@pytest.mark.parametrize("form, calendar", [("cube", "standard"), ("ghrsst", "standard"), ("era5", "standard"),
+@pytest.mark.parametrize(("form", "calendar"), [("cube", "standard"), ("ghrsst", "standard"), ("era5", "standard"),
                                             ("cmip", "360_day")])
 def test_each_form_reads_back_on_the_truth_grid(tmp_path, form, calendar):
     out = tmp_path / form
@@ -23,7 +23,8 @@ def test_each_form_reads_back_on_the_truth_grid(tmp_path, form, calendar):
     with xr.open_dataset(out / "truth.nc") as truth:
         assert np.allclose(daily.lat, truth["lat"].values) and np.allclose(daily.lon, truth["lon"].values)
         assert daily.sst.sizes["time"] == (30 if calendar == "360_day" else 31)
-        assert daily.calendar == calendar or (calendar == "standard" and daily.calendar in ("proleptic_gregorian", "gregorian"))
+        assert daily.calendar == calendar or (calendar == "standard"
+                                              and daily.calendar in ("proleptic_gregorian", "gregorian"))
         ocean = np.isfinite(truth["sst"].values[0])
         seen = np.isfinite(daily.sst.values).any(axis=0)
         assert ocean.mean() > 0.3 and (seen <= ocean).all()
@@ -41,8 +42,10 @@ def test_bad_requests_are_one_line_errors(tmp_path):
 
 
 def test_reconstruct_works_out_of_the_box_with_the_bundled_model(tmp_path):
-    assert runner.invoke(app, ["synth", str(tmp_path / "s"), "--region", "40", "48", "-30", "-18", "--months", "1"]).exit_code == 0
-    result = runner.invoke(app, ["reconstruct", str(tmp_path / "s" / "daily.nc"), str(tmp_path / "out.nc"), "--device", "cpu"])
+    synth = ["synth", str(tmp_path / "s"), "--region", "40", "48", "-30", "-18", "--months", "1"]
+    assert runner.invoke(app, synth).exit_code == 0
+    result = runner.invoke(app, ["reconstruct", str(tmp_path / "s" / "daily.nc"), str(tmp_path / "out.nc"),
+                                 "--device", "cpu"])
     assert result.exit_code == 0, result.output
     with xr.open_dataset(tmp_path / "out.nc") as out, xr.open_dataset(tmp_path / "s" / "truth.nc") as truth:
         ocean = np.isfinite(truth["sst"].values)

@@ -1,3 +1,8 @@
+"""The train stage: its settings, loss weights, schedule, early stopping, throughput log, and the stores it takes."""
+
+import logging
+import re
+
 import pytest
 import torch
 import xarray as xr
@@ -6,7 +11,7 @@ from sstfill.checkpoint import load_model
 from sstfill.config import ModelConfig, TrainConfig
 from sstfill.errors import InputError
 from sstfill.io.store import STORE_VERSION, open_store
-from sstfill.train import _loss_weight, stop_early, train
+from sstfill.train import _loss_weight, stop_early, throughput, train
 
 SMALL = ModelConfig(embed_dim=16, hidden=16, depth=1)
 
@@ -86,14 +91,15 @@ def store_copy(store, path, edit):
 
 
 def test_a_store_of_a_newer_version_or_without_statistics_is_refused(store, tmp_path):
-    newer = store_copy(store, tmp_path / "newer.nc", lambda ds: ds.attrs.update(sstfill_store_version=STORE_VERSION + 1))
+    newer = store_copy(store, tmp_path / "newer.nc",
+                       lambda ds: ds.attrs.update(sstfill_store_version=STORE_VERSION + 1))
     with pytest.raises(InputError, match="upgrade sstfill"):
         open_store(newer)
     no_std = store_copy(store, tmp_path / "no_std.nc", lambda ds: ds.attrs.pop("target_std"))
-    with pytest.raises(InputError, match="normalisation statistics target_mean.*re-run 'sstfill prepare'"):
+    with pytest.raises(InputError, match=r"normalisation statistics target_mean.*re-run 'sstfill prepare'"):
         open_store(no_std)
     month_13 = store_copy(store, tmp_path / "month_13.nc", lambda ds: ds["month_of_year"].values.fill(13))
-    with pytest.raises(InputError, match="calendar months outside 1..12"):
+    with pytest.raises(InputError, match=r"calendar months outside 1..12"):
         open_store(month_13)
 
 
@@ -111,6 +117,25 @@ def test_a_store_of_sstfill_0_1_0_still_trains_residual_models(store, tmp_path):
     quick = {"epochs": 1, "samples_per_epoch": 4, "batch_size": 4, "tile_size": 32}
     result = train([old], tmp_path / "m.pt", config=TrainConfig(**quick), model_config=SMALL, device="cpu")
     assert load_model(result.path).contract.baseline_sigma_px == 2.0
-    with pytest.raises(InputError, match="absolute-value statistics .* found older stores"):
+    with pytest.raises(InputError, match=r"absolute-value statistics .* found older stores"):
         train([old], tmp_path / "a.pt", config=TrainConfig(**quick, target_form="absolute"), model_config=SMALL,
               device="cpu")
+
+
+def test_throughput_counts_tiles_and_pixel_days_per_second():
+    # 512 tiles of 64 x 64 over 31 days in 2 s: 256 tiles/s, 256 * 4096 * 31 pixel-days/s
+    assert throughput(512, 2.0, 64, 31) == "256.0 tiles/s, 32.51 M pixel-days/s"
+
+
+def test_each_epoch_line_gives_the_training_throughput(store, tmp_path, caplog):
+    config = TrainConfig(epochs=2, samples_per_epoch=4, batch_size=4, tile_size=32)
+    with caplog.at_level(logging.INFO, logger="sstfill.train"):
+        train([store], tmp_path / "m.pt", config=config, model_config=SMALL, device="cpu")
+    lines = [r.getMessage() for r in caplog.records if r.getMessage().startswith("epoch ")]
+    assert len(lines) == 2
+    for line in lines:
+        found = re.search(r"RMSE \S+ K, (\S+) tiles/s, (\S+) M pixel-days/s", line)
+        assert found, line
+        tiles_per_s, pixel_days = float(found[1]), float(found[2])
+        assert tiles_per_s > 0
+        assert abs(pixel_days - tiles_per_s * 32 * 32 * 31 / 1e6) <= 0.01 + 1e-3 * pixel_days

@@ -14,7 +14,7 @@
         time_coverage_*, geospatial_*), one map per zlib-compressed chunk.
 
 With ``pack`` the SST is int16 with scale_factor 0.001 K and add_offset 298.15 K, as
-GHRSST L4 analysed_sst. Checked by tests/test_cf_output.py with the IOOS compliance-checker.
+GHRSST L4 analysed_sst. Checked by tests/io/test_write.py with the IOOS compliance-checker.
 """
 
 from __future__ import annotations

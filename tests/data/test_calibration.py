@@ -96,7 +96,7 @@ def test_months_pooled_equal_months_added_together():
     pooled = WithheldErrors.pooled(parts)
     assert pooled.pixels == together.pixels == 3 * 96 * 96
     assert pooled.rule() == together.rule()
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="different candidates"):
         WithheldErrors.pooled([parts[0], WithheldErrors(("model", "low_rank"))])
 
 

@@ -13,9 +13,9 @@ import netCDF4
 import numpy as np
 import pytest
 import xarray as xr
+from harness import Run, assert_ok, assert_refused, sstfill
 
 from sstfill.testing import write_netcdf
-from harness import Run, assert_ok, assert_refused, sstfill
 
 
 def reconstruct(model: Path, source: Path, out_dir: Path, *options) -> Run:
@@ -38,6 +38,7 @@ def cut(path: Path, size: int, name: str) -> Path:
     return truncated
 
 
+@pytest.mark.slow
 def test_truncated_netcdf3_and_netcdf4_are_named_truncated(one_month, tiny_model, out_dir, tmp_path):
     """At 90 % a classic file used to be read with zeros for the missing days and a warning."""
     classic = as_netcdf3(one_month, tmp_path / "classic.nc", "NETCDF3_CLASSIC")
@@ -54,6 +55,7 @@ def test_truncated_netcdf3_and_netcdf4_are_named_truncated(one_month, tiny_model
                         f"found {size}", "re-download or regenerate it"], out_dir)
 
 
+@pytest.mark.slow
 def test_two_sst_variables_are_refused_listing_both(one_month, tiny_model, out_dir, tmp_path):
     """sst_night before sst, both with an SST standard_name: the first used to be taken silently."""
     ds = xr.load_dataset(one_month)
@@ -71,6 +73,7 @@ def test_two_sst_variables_are_refused_listing_both(one_month, tiny_model, out_d
         assert abs(float(out["sst"].mean()) - float(daily["sst"].mean())) < 1.0, "the day SST, not sst_night"
 
 
+@pytest.mark.slow
 def test_latitudes_past_the_poles_and_longitudes_past_one_turn_are_refused(one_month, tiny_model, out_dir, tmp_path):
     ds = xr.load_dataset(one_month)
     north = write_netcdf(ds.assign_coords(lat=ds["lat"] + 60.0), tmp_path / "north.nc")  # 100..106
@@ -87,6 +90,7 @@ def test_latitudes_past_the_poles_and_longitudes_past_one_turn_are_refused(one_m
                    out_dir)
 
 
+@pytest.mark.slow
 def test_evaluate_refuses_a_daily_recon_and_an_empty_reference(small_region, out_dir, tmp_path):
     daily, truth = small_region
     assert_refused(sstfill("evaluate", daily, truth),
@@ -114,6 +118,7 @@ def can_drop_root_file_access() -> bool:
     return True
 
 
+@pytest.mark.slow
 def test_an_unlistable_input_directory_is_refused(one_month, out_dir, tmp_path):
     """As root, chmod 000 does not stop listing: the CLI runs without root's permission override,
     and the test is skipped only where that cannot be dropped. An unreadable file, and a file in
@@ -143,6 +148,7 @@ def test_an_unlistable_input_directory_is_refused(one_month, out_dir, tmp_path):
         unreadable.chmod(0o644)
 
 
+@pytest.mark.slow
 def test_a_target_month_without_values_is_left_out_with_a_warning(small_region, out_dir, tmp_path):
     """The other months still train; the empty one is named, not a traceback."""
     daily, truth = small_region

@@ -7,6 +7,7 @@ import struct
 import zipfile
 from pathlib import Path, PurePosixPath
 
+import pytest
 import torch
 from harness import Run, assert_refused, sstfill
 
@@ -47,6 +48,7 @@ def reconstruct_with(model: Path, daily: Path, out_dir: Path) -> Run:
     return sstfill("reconstruct", daily, out_dir / "monthly.nc", "--model", model, "--device", "cpu")
 
 
+@pytest.mark.slow
 def test_corrupted_weights_are_refused(tiny_model, one_month, out_dir, tmp_path):
     # Bytes flipped on disk or in a copy (zip CRCs), and weights altered in a file re-written
     # with valid CRCs (the checksum recorded at save time).
@@ -57,7 +59,8 @@ def test_corrupted_weights_are_refused(tiny_model, one_month, out_dir, tmp_path)
 
     damaged = [corrupt_copy(tiny_model, tmp_path / "ff.pt", 0xFF), corrupt_copy(tiny_model, tmp_path / "7f.pt", 0x7F),
                crafted_copy(tiny_model, tmp_path / "altered.pt", scale_largest_tensor)]
-    for model, found in zip(damaged, ["fails the zip CRC check", "fails the zip CRC check", "do not match the checksum"]):
+    messages = ["fails the zip CRC check", "fails the zip CRC check", "do not match the checksum"]
+    for model, found in zip(damaged, messages, strict=True):
         line = assert_refused(reconstruct_with(model, one_month, out_dir), [str(model), "is corrupt", found], out_dir)
         assert "copy the file again or retrain it" in line
 
@@ -71,6 +74,7 @@ def test_an_unsafe_model_file_is_refused_without_suggesting_unsafe_loading(one_m
     assert "weights_only" not in run.stderr
 
 
+@pytest.mark.slow
 def test_crafted_model_files_are_refused(tiny_model, one_month, out_dir, tmp_path):
     def drop(key):
         return lambda payload: payload.pop(key)
@@ -93,6 +97,7 @@ def test_crafted_model_files_are_refused(tiny_model, one_month, out_dir, tmp_pat
         assert_refused(reconstruct_with(model, one_month, out_dir), [str(model), found], out_dir)
 
 
+@pytest.mark.slow
 def test_a_model_of_another_quantity_is_refused(tiny_model, one_month, out_dir, tmp_path):
     chlorophyll = crafted_copy(tiny_model, tmp_path / "chl.pt", lambda payload: payload["contract"].update(
         variable="mass_concentration_of_chlorophyll_a_in_sea_water", units="kg m-3"))

@@ -12,7 +12,6 @@ import time
 import netCDF4
 import numpy as np
 import pytest
-
 from harness import assert_ok, assert_refused, listing, sstfill, start
 
 RECONSTRUCT = ["--device", "cpu", "--no-check"]
@@ -26,6 +25,7 @@ def digest(path) -> bytes:
     return path.read_bytes()
 
 
+@pytest.mark.slow
 def test_output_naming_an_input_is_refused_even_with_overwrite(one_month, small_region, tiny_model, tmp_path):
     """The land mask, the target and the model are inputs too: --overwrite must not replace them."""
     mask = tmp_path / "mask.nc"
@@ -52,6 +52,7 @@ def test_output_naming_an_input_is_refused_even_with_overwrite(one_month, small_
     assert digest(truth) == before
 
 
+@pytest.mark.slow
 def test_directory_dash_and_dangling_link_outputs_are_refused(one_month, tiny_model, out_dir):
     assert_refused(reconstruct(one_month, f"{out_dir}/newdir/", tiny_model), ["found the directory"], out_dir)
     assert_refused(reconstruct(one_month, "-", tiny_model, cwd=out_dir), ["found '-'"], out_dir)
@@ -62,6 +63,7 @@ def test_directory_dash_and_dangling_link_outputs_are_refused(one_month, tiny_mo
     assert link.is_symlink() and not link.exists()
 
 
+@pytest.mark.slow
 def test_longest_output_name_is_written(one_month, tiny_model, out_dir):
     """A valid 250-byte name: the temporary name beside it must still fit the 255-byte limit."""
     name = "m" * 247 + ".nc"
@@ -72,7 +74,7 @@ def test_longest_output_name_is_written(one_month, tiny_model, out_dir):
                    before=[name])
 
 
-@pytest.mark.parametrize("stage, options, fragments", [
+@pytest.mark.parametrize(("stage", "options", "fragments"), [
     ("reconstruct", ["--batch-size", "-1"], ["--batch-size", "found -1"]),
     ("reconstruct", ["--batch-size", "0"], ["--batch-size", "found 0"]),
     ("reconstruct", ["--seed", "-5"], ["--seed", "found -5"]),
@@ -127,7 +129,7 @@ def test_stop_signal_during_reconstruct_leaves_nothing(signum, small_region, tin
     seen: list[str] = []
     _wait_for_line(process, "reconstructing", seen)
     process.send_signal(signum)
-    rest, _ = process.communicate(timeout=120)
+    _rest, _ = process.communicate(timeout=120)
     stderr = "".join(seen) + process.stderr.read() if not process.stderr.closed else "".join(seen)
     assert process.returncode == 128 + signum, stderr
     assert "Traceback" not in stderr
@@ -145,6 +147,7 @@ def test_stop_signal_during_prepare_leaves_nothing(small_region, out_dir):
     assert listing(out_dir) == []
 
 
+@pytest.mark.slow
 def test_killed_run_leaves_a_temporary_file_that_the_next_run_removes(small_region, tiny_model, out_dir):
     daily, _ = small_region
     out = out_dir / "monthly.nc"
@@ -162,6 +165,7 @@ def test_killed_run_leaves_a_temporary_file_that_the_next_run_removes(small_regi
     assert listing(out_dir) == ["monthly.nc"]
 
 
+@pytest.mark.slow
 def test_a_live_writer_is_never_replaced(one_month, tiny_model, out_dir):
     """Two runs writing one output at once, without --overwrite: one writes it, the other refuses."""
     out = out_dir / "monthly.nc"

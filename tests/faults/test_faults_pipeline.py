@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import json
 
+import pytest
 from harness import assert_ok, assert_refused, listing, sstfill
 
 
+@pytest.mark.slow
 def test_json_summary_is_the_only_stdout(one_month, tiny_model, out_dir):
     out = out_dir / "monthly.nc"
     run = sstfill("reconstruct", one_month, out, "--model", tiny_model, "--device", "cpu", "--no-check", "--json")
@@ -27,6 +29,7 @@ def test_json_summary_is_the_only_stdout(one_month, tiny_model, out_dir):
     assert run.stderr == ""  # -q after the command: warnings and errors only
 
 
+@pytest.mark.slow
 def test_quiet_and_verbose_after_the_command(one_month, out_dir):
     quiet = sstfill("prepare", one_month, "--out", out_dir / "a.nc", "-q")
     verbose = sstfill("prepare", one_month, "--out", out_dir / "b.nc", "--verbose")
@@ -36,6 +39,7 @@ def test_quiet_and_verbose_after_the_command(one_month, out_dir):
     assert "DEBUG" in verbose.stderr
 
 
+@pytest.mark.slow
 def test_dash_is_refused_as_input_and_output(one_month, tiny_model, out_dir):
     run = sstfill("reconstruct", "-", out_dir / "m.nc", "--model", tiny_model)
     assert_refused(run, ["found '-'", "standard input"], out_dir)
@@ -52,6 +56,7 @@ def test_exit_codes_are_documented():
         assert fragment in text
 
 
+@pytest.mark.slow
 def test_train_json_summary(store, out_dir):
     run = sstfill("train", store, "--out", out_dir / "m.pt", "--device", "cpu", "--epochs", "1", "--samples-per-epoch",
                   "4", "--batch-size", "4", "--embed-dim", "16", "--depth", "1", "--tile-size", "32", "--json", "-q")

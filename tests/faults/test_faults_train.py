@@ -11,7 +11,6 @@ from pathlib import Path
 
 import netCDF4
 import pytest
-
 from harness import Run, assert_ok, assert_refused, listing, sstfill
 
 # A model and a run small enough to train in seconds on a CPU.
@@ -24,7 +23,7 @@ def train(store: Path, out_dir: Path, *options) -> Run:
     return sstfill("train", store, "--out", out_dir / "model.pt", *QUICK, *options)
 
 
-@pytest.mark.parametrize("option, value, found", [
+@pytest.mark.parametrize(("option", "value", "found"), [
     ("--epochs", "0", "found 0"),
     ("--batch-size", "0", "found 0"),
     ("--samples-per-epoch", "0", "found 0"),
@@ -41,6 +40,7 @@ def test_absurd_training_settings_are_refused(store, out_dir, option, value, fou
     assert_refused(train(store, out_dir, option, value), ["expected", option, found], out_dir)
 
 
+@pytest.mark.slow
 def test_training_that_diverges_from_the_start_writes_nothing(store, out_dir):
     # Several epochs: the one-cycle schedule of a single step runs it at a 250000th of the peak rate.
     run = train(store, out_dir, "--learning-rate", "1e4", "--epochs", "10")
@@ -61,6 +61,7 @@ def test_training_that_diverges_after_a_good_epoch_keeps_the_best_model(store, o
     assert (training["best_epoch"], training["diverged_at_epoch"]) == (1, 2)
 
 
+@pytest.mark.slow
 def test_damaged_training_store_is_refused(store, out_dir, tmp_path):
     half = tmp_path / "half.nc"
     half.write_bytes(store.read_bytes()[: store.stat().st_size // 2])
@@ -91,6 +92,7 @@ def train_on_a_full_disk(store: Path, out_dir: Path, *options) -> Run:
     return Run(command[3:], done.returncode, done.stdout, done.stderr)
 
 
+@pytest.mark.slow
 def test_disk_full_while_training_leaves_no_partial_model(store, tiny_model, out_dir):
     assert_refused(train_on_a_full_disk(store, out_dir), [str(out_dir / "model.pt")], out_dir)
     # Replacing a model on a full disk keeps the old one whole.

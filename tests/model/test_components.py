@@ -110,9 +110,9 @@ def test_temporal_encoding_indexed_by_tensor():
     pe = TemporalPositionalEncoding(embed_dim=8, max_len=12)
     months = torch.tensor([[11, 0, 1], [5, 6, 7]])
     assert torch.equal(pe(months), pe(12)[months])
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match=r"positions must lie in 0\.\.11"):
         pe(torch.tensor([12]))
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="requested 13 positions"):
         pe(13)
 
 
@@ -129,7 +129,7 @@ def test_spatial_encoding_is_fixed_and_distinct():
 
 
 def test_spatial_encoding_needs_embed_dim_divisible_by_four():
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="divisible by 4"):
         SpatialPositionalEncoding2D(embed_dim=10)
 
 

@@ -72,8 +72,9 @@ def test_cached_tables_made_during_inference_serve_training_too():
     torch.manual_seed(3)
     model = SpatioTemporalModel(embed_dim=16, num_heads=2, depth=1, hidden=16, dropout=0.0, max_days=4)
     b, m, d, h, w = 2, 1, 4, 8, 12
-    inputs = (torch.randn(b, 1, m * d, h, w), torch.rand(b, 1, m * d, h, w) < 0.5, torch.zeros(b, m, d, dtype=torch.bool),
-              torch.zeros(b, h, w, dtype=torch.bool), torch.zeros(b, m, dtype=torch.long), torch.randn(b, m, h, w))
+    inputs = (torch.randn(b, 1, m * d, h, w), torch.rand(b, 1, m * d, h, w) < 0.5,
+              torch.zeros(b, m, d, dtype=torch.bool), torch.zeros(b, h, w, dtype=torch.bool),
+              torch.zeros(b, m, dtype=torch.long), torch.randn(b, m, h, w))
     with torch.inference_mode():
         before = model(*inputs)
     mean, log_var = model(*inputs)

@@ -180,5 +180,5 @@ def test_inputs_breaking_the_contract_are_rejected(batch_factory):
         model(**{**batch, "padded_days_mask": batch["padded_days_mask"][:, :, :30]})
     with pytest.raises(ValueError, match="land_mask"):
         model(**{**batch, "land_mask": batch["land_mask"][:, :7]})
-    with pytest.raises(ValueError, match="0..11"):
+    with pytest.raises(ValueError, match=r"0..11"):
         model(**{**batch, "month_of_year": torch.tensor([[11, 12]])})

@@ -26,7 +26,8 @@ def rank2_field(seed=0, shape=(31, 24, 32)):
     n_days, height, width = shape
     t = np.arange(n_days)
     pattern = rng.normal(size=(height, width))
-    field = 290.0 + 1.5 * np.sin(2 * np.pi * t / n_days)[:, None, None] + pattern * np.cos(2 * np.pi * t / 11)[:, None, None]
+    field = (290.0 + 1.5 * np.sin(2 * np.pi * t / n_days)[:, None, None]
+             + pattern * np.cos(2 * np.pi * t / 11)[:, None, None])
     ocean = np.ones((height, width), dtype=bool)
     ocean[:3, :5] = False
     field[:, ~ocean] = np.nan
@@ -109,7 +110,7 @@ def test_svds_path_matches_the_gram_path(monkeypatch):
 
 
 def test_refuses_too_large_and_nothing_to_work_from():
-    truth, ocean, rng = rank2_field(seed=6)
+    truth, ocean, _rng = rank2_field(seed=6)
     with pytest.raises(DineofTooLarge, match=r"pixels x 31 days .* exceeds max_entries"):
         dineof(truth, ocean, max_entries=1000)
     with pytest.raises(ValueError, match="found none"):

@@ -56,7 +56,8 @@ def checker_report(path, test, tmp_path):
     runner_module = pytest.importorskip(
         "compliance_checker.runner", reason="compliance-checker is not installed (pip install compliance-checker)")
     report_path = tmp_path / f"{path.stem}-{test.replace(':', '_')}.json"
-    with warnings.catch_warnings(record=True) as caught:  # the checker's own deprecation notices are recorded, not shown
+    # the checker's own deprecation notices are recorded, not shown
+    with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         runner_module.CheckSuite.load_all_available_checkers()
         runner_module.ComplianceChecker.run_checker(str(path), [test], 0, "strict", output_filename=str(report_path),
@@ -82,7 +83,7 @@ def test_acdd_1_3_highly_recommended_attributes_pass(outputs, tmp_path):
     assert lost["high_priorities"] == []
     # What remains is what only the data's publisher can say (institution, license, creator_email, id, ...)
     # and the checker comparing time_coverage_* with time[0]/time[-1] (mid-month) instead of time_bnds.
-    assert all("not present" in item or item.startswith("time_coverage_extents_match") or item.startswith("Global")
+    assert all("not present" in item or item.startswith(("time_coverage_extents_match", "Global"))
                for item in lost["medium_priorities"]), lost["medium_priorities"]
 
 
@@ -105,7 +106,8 @@ def test_round_trip_with_xarray(outputs):
         assert ancillary == ["sst_uncertainty", "nobs"] and all(name in ds for name in ancillary)
         assert ds["sst_uncertainty"].attrs["units"] == "K"
         assert (ds["sst_uncertainty"].values[np.isfinite(sst.values)] > 0).all()
-        assert ds["nobs"].attrs["standard_name"] == "number_of_observations" and ds["nobs"].encoding["dtype"] == np.int16
+        assert ds["nobs"].attrs["standard_name"] == "number_of_observations"
+        assert ds["nobs"].encoding["dtype"] == np.int16
         np.testing.assert_array_equal(np.isnan(ds["nobs"].values), np.isnan(sst.values))
         for name in ("lat", "lon"):
             assert ds[name].attrs["standard_name"] in ("latitude", "longitude")

@@ -4,6 +4,8 @@ Each property is checked on a fixed set of seeded random layouts and, where hypo
 (the `test` extra) is installed, on layouts that hypothesis draws.
 """
 
+import itertools
+
 import numpy as np
 import pytest
 
@@ -36,7 +38,7 @@ def check_coverage(height, width, tile, overlap, periodic_x):
     seen = np.zeros((height, width), dtype=int)
     for t in tiles:
         assert (t.height, t.width) == (min(tile, height), min(tile, width))
-        assert 0 <= t.y0 and t.y0 + t.height <= height
+        assert t.y0 >= 0 and t.y0 + t.height <= height
         assert 0 <= t.x0 < width
         assert periodic_x or t.x0 + t.width <= width
         seen[t.y0 : t.y0 + t.height, (t.x0 + np.arange(t.width)) % width] += 1
@@ -48,8 +50,8 @@ def check_overlap(height, width, tile, overlap, periodic_x):
     ys, xs = sorted({t.y0 for t in tiles}), sorted({t.x0 for t in tiles})
     assert len(tiles) == len(ys) * len(xs)
     th, tw = tiles[0].height, tiles[0].width
-    assert all(a + th - b >= overlap for a, b in zip(ys, ys[1:]))
-    assert all(a + tw - b >= overlap for a, b in zip(xs, xs[1:]))
+    assert all(a + th - b >= overlap for a, b in itertools.pairwise(ys))
+    assert all(a + tw - b >= overlap for a, b in itertools.pairwise(xs))
     if periodic_x and len(xs) > 1:
         assert xs[-1] + tw - width - xs[0] >= overlap  # across the wrap
 
@@ -176,7 +178,7 @@ def test_blending_hides_seams():
     tiles = tile_grid(height, width, tile, overlap, periodic_x=True)
     offsets = np.random.default_rng(3).uniform(-1, 1, len(tiles))
     ramp, flat = Stitcher(1, height, width, periodic_x=True), Stitcher(1, height, width, periodic_x=True)
-    for t, offset in zip(tiles, offsets):
+    for t, offset in zip(tiles, offsets, strict=True):
         patch = extract(field, t, periodic_x=True) + offset
         ramp.add(patch, t, blend_weights(tile, tile, overlap))
         flat.add(patch, t, np.ones((tile, tile), dtype=np.float32))
@@ -186,9 +188,9 @@ def test_blending_hides_seams():
     assert blended < 0.2 * hard, (hard, blended)
 
 
-@pytest.mark.parametrize("tile, overlap", [(8, 8), (8, 9), (8, -1), (0, 0)])
+@pytest.mark.parametrize(("tile", "overlap"), [(8, 8), (8, 9), (8, -1), (0, 0)])
 def test_bad_tile_or_overlap(tile, overlap):
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match=r"tile must be at least 1 pixel|overlap must satisfy"):
         tile_grid(20, 20, tile, overlap)
 
 
@@ -201,7 +203,7 @@ def test_bad_shapes_and_weights():
         stitcher.add(np.zeros((1, 4, 4)), t, np.ones((4, 5)))
     with pytest.raises(ValueError, match="non-negative"):
         stitcher.add(np.zeros((1, 4, 4)), t, -np.ones((4, 4)))
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="overlap must be >= 0"):
         blend_weights(4, 4, -1)
     with pytest.raises(ValueError, match="rows"):
         stitcher.add(np.zeros((1, 4, 4)), Tile(6, 0, 4, 4), np.ones((4, 4)))

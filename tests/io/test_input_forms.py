@@ -77,6 +77,7 @@ def l3_files(region, tmp_path_factory):
     return write_ghrsst_l3(daily, tmp_path_factory.mktemp("l3"))
 
 
+@pytest.mark.slow
 def test_ghrsst_l3_files_as_a_directory_a_glob_or_many_paths(l3_files, region, tiny_model, tmp_path):
     daily, truth = region
     directory = l3_files[0].parent
@@ -93,7 +94,8 @@ def test_ghrsst_l3_files_as_a_directory_a_glob_or_many_paths(l3_files, region, t
     assert by_directory.sizes["time"] == 2 and len(by_directory.attrs["input_files"].split()) == 59
 
     january = [path for path in l3_files if path.name.startswith("202101")]
-    by_glob = reconstruct(tiny_model, str(directory / "202101*.nc"), out=tmp_path / "glob.nc")  # quoted: sstfill expands it
+    # quoted: sstfill expands the pattern
+    by_glob = reconstruct(tiny_model, str(directory / "202101*.nc"), out=tmp_path / "glob.nc")
     shuffled = [january[i] for i in np.random.default_rng(0).permutation(len(january))]
     by_paths = reconstruct(tiny_model, *shuffled, out=tmp_path / "paths.nc")  # as a shell expands a glob, in any order
     check_against_truth(by_glob, daily.isel(time=slice(0, 31)), truth)
@@ -102,7 +104,7 @@ def test_ghrsst_l3_files_as_a_directory_a_glob_or_many_paths(l3_files, region, t
         np.testing.assert_array_equal(by_paths[name].values, by_glob[name].values)
 
 
-@pytest.mark.parametrize("variable, units, standard_name", [
+@pytest.mark.parametrize(("variable", "units", "standard_name"), [
     ("sea_surface_foundation_temperature", "K", "sea_surface_foundation_temperature"),
     ("analysed_sst", "kelvin", "sea_surface_foundation_temperature"),
     ("sst", "K", "sea_surface_temperature"),  # no standard_name in the file: found by its name
@@ -177,7 +179,7 @@ def test_era5_like_cube_latitude_descending_longitude_0_360(celsius, region, tin
         assert ds.attrs["land_mask_source"] == "land-mask variable in the input"  # lsm, read at its first time
 
 
-@pytest.mark.parametrize("calendar, february", [("noleap", 28), ("360_day", 30), ("all_leap", 29)])
+@pytest.mark.parametrize(("calendar", "february"), [("noleap", 28), ("360_day", 30), ("all_leap", 29)])
 def test_cmip_tos_in_its_own_calendar(calendar, february, tiny_model, tmp_path):
     lat, lon = make_grid(40.0, 48.0, -60.0, -48.0, 0.25)
     daily, truth = synthetic_sst(lat, lon, start="2021-01-01", n_months=2, seed=3, calendar=calendar)
@@ -308,8 +310,8 @@ def test_a_global_land_mask_file_for_a_regional_input(region, tiny_model, tmp_pa
     mask = with_first_meridian_repeated(xr.Dataset({"lsm": (("lat", "lon"), global_land.astype(np.float32))},
                                                    coords={"lat": lat, "lon": lon}))
     mask_path = write_netcdf(mask, tmp_path / "global_mask.nc")
-    ds = reconstruct(tiny_model, write_netcdf(daily.isel(time=slice(0, 31)), tmp_path / "in.nc"), out=tmp_path / "out.nc",
-                     options=["--land-mask", mask_path])
+    ds = reconstruct(tiny_model, write_netcdf(daily.isel(time=slice(0, 31)), tmp_path / "in.nc"),
+                     out=tmp_path / "out.nc", options=["--land-mask", mask_path])
     np.testing.assert_array_equal(np.isnan(ds["sst"].values[0]), land_mask(daily["lat"].values, daily["lon"].values))
 
 
@@ -349,8 +351,8 @@ def test_tiles_wrap_across_the_date_line(wraps, monkeypatch, tmp_path):
     lat, lon = make_grid(-16.0, 16.0, -180.0, 180.0, 1.0)
     daily, _ = synthetic_sst(lat, lon, n_months=1, seed=5, cloud_cover=0.3)
     path = write_netcdf(daily, tmp_path / "global.nc")
-    fake = LoadedModel(model=TileRamp(), config=ModelConfig(), contract=DataContract(tile_size=32), model_id="tile-ramp",
-                       training={}, sstfill_version="test")
+    fake = LoadedModel(model=TileRamp(), config=ModelConfig(), contract=DataContract(tile_size=32),
+                       model_id="tile-ramp", training={}, sstfill_version="test")
     monkeypatch.setattr(stage, "load_model", lambda *args, **kwargs: fake)
     if not wraps:
         monkeypatch.setattr(DailyInput, "periodic_x", property(lambda self: False))

@@ -74,7 +74,8 @@ def test_curvilinear_grid(daily, dirs, tiny_model):
         lon=(("y", "x"), lon2d, {"standard_name": "longitude", "units": "degrees_east"}))
     path = write_netcdf(ds, src / "curvilinear.nc")
     reconstruct_fails(tiny_model, path, out, ["expected 1-D latitude/longitude", "found 2-D lat('y', 'x')",
-                                              "curvilinear grid", "does not support", "regrid to a regular lat/lon grid"])
+                                              "curvilinear grid", "does not support",
+                                              "regrid to a regular lat/lon grid"])
 
 
 def test_files_on_different_grids(daily, dirs, tiny_model):
@@ -209,8 +210,10 @@ def test_existing_output_without_overwrite(daily, dirs, tiny_model):
 
 def test_missing_inputs_and_output_locations(daily, dirs, tiny_model):
     src, out = dirs
-    reconstruct_fails(tiny_model, src / "nope.nc", out, ["expected an input file at", "found nothing", "check the path"])
-    reconstruct_fails(tiny_model, str(src / "*.nc"), out, ["expected files matching", "found none", "check the pattern"])
+    reconstruct_fails(tiny_model, src / "nope.nc", out,
+                      ["expected an input file at", "found nothing", "check the path"])
+    reconstruct_fails(tiny_model, str(src / "*.nc"), out,
+                      ["expected files matching", "found none", "check the pattern"])
     path = write_netcdf(daily, src / "daily.nc")
     fails("reconstruct", path, out, "--model", tiny_model, out_dir=out, fragments=[
         "expected an output file name", f"found the directory {out}", "name a file"])
@@ -229,7 +232,8 @@ def test_prepare_refuses_an_input_without_valid_data(daily, dirs, tmp_path):
 
 
 @pytest.mark.parametrize("error", [RuntimeError("boom"), KeyboardInterrupt()])
-def test_a_failure_while_writing_leaves_the_old_output_and_no_temporary_file(error, daily, dirs, tiny_model, monkeypatch):
+def test_a_failure_while_writing_leaves_the_old_output_and_no_temporary_file(error, daily, dirs, tiny_model,
+                                                                            monkeypatch):
     import sstfill.reconstruct as stage
 
     src, out = dirs

@@ -22,8 +22,15 @@ from sstfill.checkpoint import load_model
 from sstfill.config import ModelConfig, TrainConfig
 from sstfill.errors import CheckpointError
 from sstfill.io.store import open_store
-from sstfill.training_state import (load_state, random_state, run_settings, save_state, set_random_state,
-                                    state_path, training_state)
+from sstfill.training_state import (
+    load_state,
+    random_state,
+    run_settings,
+    save_state,
+    set_random_state,
+    state_path,
+    training_state,
+)
 
 # Four epochs: the one-cycle schedule spans them all, so a shorter run is not the same as a stopped one.
 QUICK = ["--device", "cpu", "--epochs", "4", "--samples-per-epoch", "8", "--batch-size", "4", "--embed-dim", "16",
@@ -64,6 +71,7 @@ def weights(path: Path) -> dict[str, torch.Tensor]:
     return load_model(path).model.state_dict()
 
 
+@pytest.mark.slow
 def test_a_run_stopped_after_an_epoch_and_resumed_ends_with_the_weights_of_an_uninterrupted_one(store, uninterrupted,
                                                                                                 tmp_path):
     out = tmp_path / "model.pt"
@@ -101,6 +109,7 @@ def test_a_run_stopped_in_its_first_epoch_leaves_nothing_and_says_so(store, tmp_
     assert listing(tmp_path) == []
 
 
+@pytest.mark.slow
 def test_a_full_disk_while_writing_the_training_state_is_refused_cleanly(store, uninterrupted, tmp_path):
     # Room for the model file but not for the training state, which holds two models and the optimizer's moments.
     limit = int(1.5 * uninterrupted.stat().st_size)
@@ -130,9 +139,10 @@ def opened(store):
 def test_random_states_are_restored_exactly():
     device = torch.device("cpu")
     state = random_state(device)
-    drawn = (np.random.random(3), torch.rand(3), __import__("random").random())
+    # numpy's global generator, not a Generator: the training state restores the global one.
+    drawn = (np.random.random(3), torch.rand(3), __import__("random").random())  # noqa: NPY002
     set_random_state(state, device)
-    again = (np.random.random(3), torch.rand(3), __import__("random").random())
+    again = (np.random.random(3), torch.rand(3), __import__("random").random())  # noqa: NPY002
     assert np.array_equal(drawn[0], again[0]) and torch.equal(drawn[1], again[1]) and drawn[2] == again[2]
 
 
@@ -152,7 +162,7 @@ def test_the_training_state_loads_without_executing_code_and_refuses_another_run
     assert listing(tmp_path) == ["model.pt.resume"]  # no temporary file left
     torch.load(path, weights_only=True)
     assert load_state(path, settings)["epoch"] == 1
-    with pytest.raises(CheckpointError, match="found --seed 1 where .* has 0"):
+    with pytest.raises(CheckpointError, match=r"found --seed 1 where .* has 0"):
         load_state(path, run_settings(TrainConfig(seed=1), ModelConfig(), [opened], 1))
     with pytest.raises(CheckpointError, match="--embed-dim 32 where"):
         load_state(path, run_settings(TrainConfig(), ModelConfig(embed_dim=32), [opened], 1))
@@ -168,7 +178,7 @@ def test_a_damaged_training_state_is_refused(opened, tmp_path):
     path = tmp_path / "model.pt.resume"
     save_state(path, small_state(opened, settings))
     path.write_bytes(path.read_bytes()[: path.stat().st_size // 2])
-    with pytest.raises(CheckpointError, match="could not read the training state .* damaged"):
+    with pytest.raises(CheckpointError, match=r"could not read the training state .* damaged"):
         load_state(path, settings)
     torch.save({"format": "sstfill-training-state", "format_version": 1, "epoch": "one"}, path)
     with pytest.raises(CheckpointError, match=r"expected settings \(dict\)"):

@@ -38,6 +38,7 @@ def losses(log: str) -> dict[int, tuple[float, float, float]]:
     return dict(found)
 
 
+@pytest.mark.slow
 def test_two_processes_train_on_their_shares_and_match_a_single_process(store, tmp_path):
     # Two processes of 4 tiles a step take the steps one process of 8 tiles takes, on the same tiles.
     (tmp_path / "ddp").mkdir()
@@ -67,7 +68,7 @@ def test_two_processes_train_on_their_shares_and_match_a_single_process(store, t
         assert ddp_losses[epoch][1:] == pytest.approx(single_losses[epoch][1:], rel=1e-3), (ddp_losses, single_losses)
 
 
-@pytest.mark.parametrize("environ, expected", [
+@pytest.mark.parametrize(("environ", "expected"), [
     ({}, SINGLE),
     ({"RANK": "1", "WORLD_SIZE": "4", "LOCAL_RANK": "1"}, Processes(1, 4, 1, "torchrun")),
     ({"SLURM_PROCID": "3", "SLURM_STEP_NUM_TASKS": "4", "SLURM_LOCALID": "1", "SLURM_NTASKS": "4"},
@@ -85,11 +86,11 @@ def test_the_processes_come_from_torchrun_or_srun(environ, expected):
 @pytest.mark.parametrize("environ", [{"WORLD_SIZE": "2"}, {"RANK": "2", "WORLD_SIZE": "2", "LOCAL_RANK": "0"},
                                      {"RANK": "x", "WORLD_SIZE": "2", "LOCAL_RANK": "0"}])
 def test_an_inconsistent_launcher_environment_is_refused(environ):
-    with pytest.raises(InputError, match="expected .*; start the processes with torchrun or srun"):
+    with pytest.raises(InputError, match=r"expected .*; start the processes with torchrun or srun"):
         from_environment(environ)
 
 
-@pytest.mark.parametrize("nodelist, host", [("localhost", "localhost"), ("node1,node2", "node1"),
+@pytest.mark.parametrize(("nodelist", "host"), [("localhost", "localhost"), ("node1,node2", "node1"),
                                             ("gpu[07-09,12],cpu1", "gpu07"), ("n[3,1]-ib", "n3-ib"),
                                             ("rack[1-2]-n[01-04]", "rack1-n01")])
 def test_the_rendezvous_host_is_the_first_of_the_slurm_node_list(nodelist, host):
@@ -107,4 +108,5 @@ def test_each_process_draws_its_own_tiles_and_together_those_of_one_process(stor
     assert not torch.equal(tiles[shares[0][0]]["x"], first["x"])
     validation_tiles = TileDataset([opened], [Window(0, (3,))], 32, norm, random=False)
     shares = [validation_tiles.share(rank, 3) for rank in range(3)]
-    assert sorted(sum(shares, [])) == list(range(len(validation_tiles)))  # each validation tile once
+    # each validation tile once
+    assert sorted(tile for share in shares for tile in share) == list(range(len(validation_tiles)))

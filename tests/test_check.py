@@ -1,4 +1,5 @@
-"""reconstruct's check on withheld observations: it may choose another estimator, and says what it did."""
+"""The check on withheld observations (sstfill.check), as reconstruct runs it: it may choose another estimator,
+and says what it did."""
 
 import numpy as np
 import pandas as pd
@@ -43,6 +44,7 @@ def test_where_the_composite_is_exact_it_is_chosen_over_a_poor_model(smooth_mont
         assert "not checked" in plain["sst_uncertainty"].attrs["calibration"]
 
 
+@pytest.mark.slow
 def test_the_check_is_repeatable_and_its_seed_chooses_what_is_withheld(small_region, tiny_model, tmp_path):
     daily, _ = small_region
     runs = [reconstruct([daily], tmp_path / f"run{i}.nc", model=tiny_model, device="cpu", seed=seed)

@@ -1,17 +1,16 @@
-import logging
+"""What a model file holds and how it is read back (sstfill.checkpoint): weights only, versions, checksums."""
 
 import pytest
 import torch
 
-from sstfill.checkpoint import (FORMAT_VERSION, build_model, default_model_path, load_model, save_model,
-                                weights_checksum)
+from sstfill.checkpoint import FORMAT_VERSION, build_model, default_model_path, load_model, save_model, weights_checksum
 from sstfill.config import DataContract, ModelConfig
-from sstfill.device import resolve_device
-from sstfill.errors import CheckpointError, DeviceError, OutputError
+from sstfill.errors import CheckpointError, OutputError
 
 
 def test_model_file_round_trip_is_weights_only(tmp_path):
-    config, contract = ModelConfig(embed_dim=16, hidden=16, depth=1), DataContract(tile_size=32, grid_spacing_deg=[0.25])
+    config = ModelConfig(embed_dim=16, hidden=16, depth=1)
+    contract = DataContract(tile_size=32, grid_spacing_deg=[0.25])
     model = build_model(config, contract)
     model.set_normalisation(0.1, 0.5, -0.01, 0.2)
     path = tmp_path / "m.pt"
@@ -89,7 +88,7 @@ def test_the_bundled_model_verifies_and_keeps_its_id():
     assert load_model().model_id == "sstfill-default-d56d1b8a0a91"
 
 
-@pytest.mark.parametrize("field, value", [("tile_size", 0), ("tile_size", 32.0), ("max_days", 28),
+@pytest.mark.parametrize(("field", "value"), [("tile_size", 0), ("tile_size", 32.0), ("max_days", 28),
                                           ("months_per_window", 0), ("target", "anomaly"), ("baseline_sigma_px", -1.0),
                                           ("baseline_sigma_px", float("nan")), ("grid_spacing_deg", [0.25, 0.0]),
                                           ("training_mode", None), ("units", "")])
@@ -115,25 +114,3 @@ def test_bad_model_files(tmp_path):
     torch.save({"weights": torch.zeros(1)}, tmp_path / "other.pt")
     with pytest.raises(CheckpointError, match="another kind of file"):
         load_model(tmp_path / "other.pt")
-
-
-def test_device_resolution():
-    assert resolve_device("cpu").type == "cpu"
-    assert resolve_device("auto").type == ("cuda" if torch.cuda.is_available() else "cpu")
-    with pytest.raises(DeviceError, match="expected a device"):
-        resolve_device("tpu:0")
-    if not torch.cuda.is_available():
-        with pytest.raises(DeviceError, match="no usable CUDA"):
-            resolve_device("cuda:1")
-
-
-def test_a_grid_spacing_unseen_in_training_is_warned_about(tiny_model, caplog):
-    from sstfill.reconstruct import warn_if_unseen_spacing
-
-    loaded = load_model(tiny_model)
-    loaded.contract.grid_spacing_deg = [0.05, 0.25]
-    for spacing, warned in ((0.25, False), (0.04, False), (0.3, False), (0.02, True), (1.0, True)):
-        caplog.clear()
-        with caplog.at_level(logging.WARNING, logger="sstfill"):
-            warn_if_unseen_spacing(loaded, spacing)
-        assert ("has not been measured" in caplog.text) == warned, spacing

@@ -1,4 +1,5 @@
-"""CPU threads follow SLURM_CPUS_PER_TASK, then OMP_NUM_THREADS, then the CPU affinity; the log says which."""
+"""sstfill.device: a device name resolved or refused; CPU threads follow SLURM_CPUS_PER_TASK, then OMP_NUM_THREADS,
+then the CPU affinity, and the log says which."""
 
 import logging
 import os
@@ -8,10 +9,21 @@ import sys
 import pytest
 import torch
 
-from sstfill.device import configure_threads, thread_budget
+from sstfill.device import configure_threads, resolve_device, thread_budget
+from sstfill.errors import DeviceError
 from sstfill.testing import make_grid, synthetic_sst, write_netcdf
 
 AFFINITY = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+
+
+def test_device_resolution():
+    assert resolve_device("cpu").type == "cpu"
+    assert resolve_device("auto").type == ("cuda" if torch.cuda.is_available() else "cpu")
+    with pytest.raises(DeviceError, match="expected a device"):
+        resolve_device("tpu:0")
+    if not torch.cuda.is_available():
+        with pytest.raises(DeviceError, match="no usable CUDA"):
+            resolve_device("cuda:1")
 
 
 @pytest.fixture
@@ -28,7 +40,7 @@ def restore_threads():
         threadpool_limits(limits=blas[0], user_api="blas")
 
 
-@pytest.mark.parametrize("environ, expected", [
+@pytest.mark.parametrize(("environ", "expected"), [
     ({"SLURM_CPUS_PER_TASK": "3", "OMP_NUM_THREADS": "5"}, (3, "SLURM_CPUS_PER_TASK")),
     ({"OMP_NUM_THREADS": "5"}, (5, "OMP_NUM_THREADS")),
     ({"OMP_NUM_THREADS": "4,2"}, (4, "OMP_NUM_THREADS")),
@@ -47,7 +59,8 @@ def test_thread_budget_skips_an_unusable_value(value, caplog):
 
 def test_torchrun_processes_share_the_task_cpus():
     torchrun = {"TORCHELASTIC_RUN_ID": "x", "LOCAL_WORLD_SIZE": "2"}
-    assert thread_budget({**torchrun, "SLURM_CPUS_PER_TASK": "8"}) == (4, "SLURM_CPUS_PER_TASK shared by 2 local processes")
+    shared = (4, "SLURM_CPUS_PER_TASK shared by 2 local processes")
+    assert thread_budget({**torchrun, "SLURM_CPUS_PER_TASK": "8"}) == shared
     assert thread_budget({**torchrun, "SLURM_CPUS_PER_TASK": "1"})[0] == 1
     # OMP_NUM_THREADS is per process already; srun (no torchrun) gives each task its own CPUs.
     assert thread_budget({**torchrun, "OMP_NUM_THREADS": "3"}) == (3, "OMP_NUM_THREADS")

@@ -1,8 +1,20 @@
+"""Months of the input (sstfill.data.months): grouping by calendar, selection, slots, windows and bounds."""
+
 import numpy as np
+import pytest
 import xarray as xr
 
-from sstfill.data.months import (centred_windows, group_months, incomplete_text, load_month, month_bounds, monthly_means,
-                                 padded_days_mask)
+from sstfill.data.months import (
+    centred_windows,
+    group_months,
+    incomplete_text,
+    load_month,
+    month_bounds,
+    monthly_means,
+    padded_days_mask,
+    select_months,
+)
+from sstfill.errors import InputError
 
 
 def days(start, n, calendar="standard"):
@@ -15,7 +27,7 @@ def test_group_months_standard_calendar_with_a_missing_day():
     months = group_months(time)
     assert [m.label for m in months] == ["2021-01", "2021-02", "2021-03"]
     assert [m.days_in_month for m in months] == [31, 28, 31]
-    assert list(months[1].day_slots) == [0, 1, 2] + list(range(4, 28))  # 4 February is absent: slot 3 stays empty
+    assert list(months[1].day_slots) == [0, 1, 2, *range(4, 28)]  # 4 February is absent: slot 3 stays empty
 
 
 def test_months_the_input_covers_in_part_are_named():
@@ -25,15 +37,36 @@ def test_months_the_input_covers_in_part_are_named():
     assert incomplete_text(group_months(days("2021-01-01", 30, calendar="360_day"))) is None
 
 
-def test_reconstruct_warns_about_a_month_covered_in_part(small_region, tiny_model, tmp_path, caplog):
-    from sstfill.reconstruct import reconstruct
+@pytest.fixture(scope="module")
+def months():
+    time = xr.DataArray(np.arange("2020-11-01", "2021-04-01", dtype="datetime64[D]"), dims="time")
+    return group_months(time)  # 2020-11 .. 2021-03
 
-    with xr.open_dataset(small_region[0]) as ds:
-        path = tmp_path / "daily.nc"
-        ds.sel(time=slice("2021-01-10", "2021-01-31")).to_netcdf(path)
-    with caplog.at_level("WARNING", logger="sstfill"):
-        reconstruct([path], tmp_path / "out.nc", model=tiny_model, device="cpu")
-    assert "the input covers only part of 2021-01 (days 10-31 of 31)" in caplog.text
+
+@pytest.mark.parametrize(("spec", "expected"), [
+    (None, [0, 1, 2, 3, 4]),
+    ("2021-01", [2]),
+    ("2020-12:2021-02", [1, 2, 3]),
+    ("2021-03, 2020-11", [0, 4]),
+    ("2020-01:2020-12", [0, 1]),  # a range takes the input's months within it
+    ("2021-02,2021-01:2021-02", [2, 3]),
+])
+def test_a_spec_names_months_in_time_order(months, spec, expected):
+    assert select_months(months, spec) == expected
+
+
+@pytest.mark.parametrize(("spec", "fragment"), [
+    ("2021-05", "outside them"),
+    ("2019-01:2019-12", "outside them"),
+    ("2021-13", "YYYY-MM"),
+    ("2021/01", "YYYY-MM"),
+    ("2021-03:2021-01", "from early to late"),
+    ("2021-01:2021-02:2021-03", "from early to late"),
+    ("", "YYYY-MM"),
+])
+def test_a_bad_spec_is_refused_with_the_input_span(months, spec, fragment):
+    with pytest.raises(InputError, match=fragment):
+        select_months(months, spec)
 
 
 def test_daily_references_become_monthly_means(caplog):
@@ -74,10 +107,10 @@ def test_load_month_places_days_in_slots_and_leaves_nan():
 
 
 def test_centred_windows():
-    assert centred_windows(3, 1) == [(range(0, 1), 0), (range(1, 2), 0), (range(2, 3), 0)]
-    assert centred_windows(5, 3) == [(range(0, 3), 0), (range(0, 3), 1), (range(1, 4), 1), (range(2, 5), 1),
+    assert centred_windows(3, 1) == [(range(1), 0), (range(1, 2), 0), (range(2, 3), 0)]
+    assert centred_windows(5, 3) == [(range(3), 0), (range(3), 1), (range(1, 4), 1), (range(2, 5), 1),
                                      (range(2, 5), 2)]
-    assert centred_windows(2, 3) == [(range(0, 2), 0), (range(0, 2), 1)]  # fewer months than the window
+    assert centred_windows(2, 3) == [(range(2), 0), (range(2), 1)]  # fewer months than the window
 
 
 def test_bounds():

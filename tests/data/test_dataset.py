@@ -1,3 +1,5 @@
+"""Training tiles from stores (sstfill.data.dataset): inputs, month splits, sampling, normalisation, flips."""
+
 import numpy as np
 import pytest
 
@@ -13,17 +15,20 @@ def fake_store(n_months=4, ny=40, nx=50, seed=0, **attrs):
     land[:10, :10] = True
     padded = np.zeros((n_months, 31), bool)
     padded[1 % n_months, 28:] = True
-    base = {"input_mean": 0.0, "input_std": 1.0, "input_count": 100, "target_mean": 0.0, "target_std": 0.5, "target_count": 10}
+    base = {"input_mean": 0.0, "input_std": 1.0, "input_count": 100,
+            "target_mean": 0.0, "target_std": 0.5, "target_count": 10}
     baseline = np.where(land, np.nan, 290 + 0.01 * np.arange(nx)).astype(np.float32)[None].repeat(n_months, 0)
     return Store(path="mem", daily=daily, baseline=baseline,
                  target=np.where(land, np.nan, 290.5).astype(np.float32)[None].repeat(n_months, 0), padded=padded,
-                 month_of_year=np.arange(n_months) % 12, year=np.full(n_months, 2021), land=land, attrs={**base, **attrs})
+                 month_of_year=np.arange(n_months) % 12, year=np.full(n_months, 2021), land=land,
+                 attrs={**base, **attrs})
 
 
 def test_window_inputs_masks_gaps_land_and_padded_days():
     store = fake_store()
     norm = Normalisation(0.0, 2.0, 0.0, 1.0)
-    out = window_inputs(store.daily[:2], store.baseline[:2], store.land, store.padded[:2], store.month_of_year[:2], norm)
+    out = window_inputs(store.daily[:2], store.baseline[:2], store.land, store.padded[:2], store.month_of_year[:2],
+                        norm)
     assert out["x"].shape == (1, 62, 40, 50) and out["daily_mask"].shape == (1, 62, 40, 50)
     assert np.isfinite(out["x"]).all()
     assert out["daily_mask"][0, 31 + 28:31 + 31].all(), "padded February days are masked"
@@ -75,7 +80,7 @@ def test_random_tiles_are_reproducible_and_flips_keep_pairs_aligned():
     ds = TileDataset([store], [Window(0, (0,)), Window(0, (1,))], 32, norm, random=True, samples=6, seed=1)
     first = [ds[i] for i in range(6)]
     again = [ds[i] for i in range(6)]
-    for a, b in zip(first, again):
+    for a, b in zip(first, again, strict=True):
         assert all((a[k] == b[k]).all() for k in a)
     for item in first:
         assert item["x"].shape == (1, 31, 32, 32) and item["target"].shape == (1, 32, 32)

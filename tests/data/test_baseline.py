@@ -152,7 +152,7 @@ def test_monthly_baseline():
     assert np.isfinite(baseline[ocean]).all() and np.isnan(baseline[~ocean]).all()
 
 
-@pytest.mark.parametrize("spacing, sigma", [(1.0, 1.0), (0.25, 2.0), (0.04, 5.0), (0.0, 2.0)])
+@pytest.mark.parametrize(("spacing", "sigma"), [(1.0, 1.0), (0.25, 2.0), (0.04, 5.0), (0.0, 2.0)])
 def test_fill_starts_narrower_on_coarser_grids(spacing, sigma):
     assert fill_sigma_px(spacing, spacing) == pytest.approx((sigma, sigma))
 
