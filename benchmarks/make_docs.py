@@ -446,7 +446,7 @@ def cost_section(results: dict) -> str:
 
     cost = results["global_cost"]
     rows = [[f"{grid_name(r['resolution_deg'])}, {r['shape'][0]} × {r['shape'][1]}",
-             "on" if r["check"] else "off" + (f" ({r['note']})" if r.get("note") else ""),
+             ("on" if r["check"] else "off") + (f" ({r['note']})" if r.get("note") else ""),
              value(r["seconds"], "s"), value(r["peak_gb"], "GB")] for r in cost["runs"]]
     return f"""## Cost of a global month
 
