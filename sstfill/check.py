@@ -126,8 +126,7 @@ class MonthlyCheck:
                                     for_adapt=self.same_tiles)
                 self.errors[j] = check_month(self.daily, self.months, self.loaded, self.land, self.windows[j], tiles,
                                              device=self.device, batch_size=self.batch_size, precision=self.precision,
-                                                             entropy=entropy,
-                                             advance=advance)
+                                             entropy=entropy, advance=advance)
         return fit_rule([self.errors[j] for j in needed], self.months[index].label)
 
 

@@ -50,7 +50,7 @@ def window_inputs(slots: np.ndarray, baseline: np.ndarray, land: np.ndarray, pad
 def run_model(model: torch.nn.Module, batch: dict[str, torch.Tensor],
               precision: str = PRECISION) -> tuple[torch.Tensor, torch.Tensor]:
     """The model's (mean, log-variance) in float32 for a batch of window_inputs arrays (batch axis first),
-    computed in `precision` (sstfill.device.PRECISIONS)."""
+    computed in `precision` (sstfill.config.PRECISIONS)."""
     with autocast(batch["x"].device, precision):
         mean, log_var = model(batch["x"], batch["daily_mask"], batch["padded_days_mask"], batch["land_mask"],
                               batch["month_of_year"], batch["baseline"])

@@ -25,7 +25,7 @@ class DailyInput:
     """Daily SST on the input's own grid, lazily loaded, in kelvin, NaN where not valid
     (missing, below the quality threshold, or outside plausible.PLAUSIBLE_SST_K)."""
 
-    sst: xr.DataArray  # (time, lat, lon), float32 kelvin, one day per dask chunk
+    sst: xr.DataArray  # (time, lat, lon), float32 kelvin, chunked by read.days_per_chunk
     variable: str
     standard_name: str
     sources: list[str]

@@ -64,8 +64,8 @@ def _files_named(text: str) -> list[Path]:
 def open_dataset(path: Path, chunks: dict | None = None) -> xr.Dataset:
     """Open one NetCDF file lazily (nothing is read but coordinates), failures as InputError.
 
-    Without ``chunks`` the variables are lazily indexed arrays; ``standardise`` turns the
-    SST into one dask chunk per day.
+    Without ``chunks`` the variables are lazily indexed arrays; ``standardise`` chunks the
+    SST by the days of its stored chunks.
     """
     try:
         if path.is_dir():

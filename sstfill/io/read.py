@@ -25,9 +25,10 @@ The time dimension may have another name (ERA5's ``valid_time``), or be a scalar
 coordinate of a one-day file (``sstfill.io.times``). Longitudes that jump by 360 degrees
 once (160..180 then -180..-160) are unwrapped to a monotonic axis (160..200). Latitudes lie
 within -90..90 and the longitudes' cells span at most one turn (360 degrees)
-(``sstfill.io.grid``). The data are read one day per dask chunk, so nothing is loaded until
-a month is needed; ``open_daily`` returns them as a ``sstfill.io.daily.DailyInput``, with
-the land mask the file carries, if any (``sstfill.io.land``).
+(``sstfill.io.grid``). The data are read lazily, in dask chunks that hold the days of one
+stored chunk (``days_per_chunk``), so nothing is loaded until a month is needed;
+``open_daily`` returns them as a ``sstfill.io.daily.DailyInput``, with the land mask the
+file carries, if any (``sstfill.io.land``).
 
 Which files were named, and opening each, is ``sstfill.io.files``; whether the input
 holds any valid value to reconstruct from is ``sstfill.io.validate``.
