@@ -240,7 +240,7 @@ def reconstruct(
     min_quality: MinQuality = ReconstructConfig.min_quality,
     land_mask: LandMask = None,
     batch_size: Annotated[int | None, typer.Option(
-        help="Tiles per forward pass (default: 2 on CPU, where a few tiles stay in the cache, "
+        help="Tiles per forward pass (default: 4 on CPU, where a few tiles stay in the cache, "
              "8 on CUDA).")] = ReconstructConfig.batch_size,
     precision: Precision = ReconstructConfig.precision,
     pack: Annotated[bool, typer.Option(

@@ -73,10 +73,10 @@ def to_device(array: np.ndarray, device: torch.device) -> torch.Tensor:
 
 
 def inference_batch_size(device: torch.device) -> int:
-    """Tiles per forward pass when the user names none. On CPU, 2: the per-pixel layers' working set of a
+    """Tiles per forward pass when the user names none. On CPU, 4: the per-pixel layers' working set of a
     few tiles stays in the processor's cache, and more tiles make the whole pass slower
     (docs/research.md#speed-on-cpu). On CUDA, 8."""
-    return 8 if device.type == "cuda" else 2
+    return 8 if device.type == "cuda" else 4
 
 
 # Where the number of CPU threads comes from, first match wins: the CPUs SLURM gave the task, then the

@@ -52,7 +52,7 @@ def test_fp16_training_is_refused_before_any_work(store, tmp_path):
 
 
 def test_cpu_batches_are_small_and_give_the_same_maps(small_region, tmp_path):
-    assert inference_batch_size(torch.device("cpu")) == 2
+    assert inference_batch_size(torch.device("cpu")) == 4
     outputs = [reconstruct(small_region[0], tmp_path / f"b{n}.nc", device="cpu", check=False, months="2021-01",
                            batch_size=n) for n in (None, 1, 8)]
     maps = []

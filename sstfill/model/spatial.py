@@ -1,6 +1,10 @@
 """Global mixing of the monthly patch tokens of a tile (docs/model.md#step-5)."""
 
+import torch
+import torch.nn.functional as F
 from torch import Tensor, nn
+
+from sstfill.model.dropout import Dropout, dropout
 
 
 class SpatialTransformer(nn.Module):
@@ -20,7 +24,7 @@ class SpatialTransformer(nn.Module):
         dropout: float = 0.1,
     ):
         super().__init__()
-        layer = nn.TransformerEncoderLayer(
+        layer = _EncoderLayer(
             d_model=embed_dim,
             nhead=num_heads,
             dim_feedforward=int(embed_dim * mlp_ratio),
@@ -36,3 +40,28 @@ class SpatialTransformer(nn.Module):
     def forward(self, tokens: Tensor) -> Tensor:
         """Mix tokens (B*M, H'*W', D), position encoding already added; same shape out."""
         return self.norm(self.encoder(tokens))
+
+
+class _EncoderLayer(nn.TransformerEncoderLayer):
+    """nn.TransformerEncoderLayer whose dropouts in training on CPU, the attention weights' included,
+    draw their masks as sstfill.model.dropout does. Evaluation runs torch's layer unchanged."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        p = self.dropout.p
+        self.dropout, self.dropout1, self.dropout2 = Dropout(p), Dropout(p), Dropout(p)
+
+    def _sa_block(self, x: Tensor, attn_mask: Tensor | None, key_padding_mask: Tensor | None,
+                  is_causal: bool = False) -> Tensor:
+        attention = self.self_attn
+        if not (self.training and attention.dropout > 0 and x.device.type == "cpu") or attn_mask is not None \
+                or key_padding_mask is not None or not attention._qkv_same_embed_dim:
+            return super()._sa_block(x, attn_mask, key_padding_mask, is_causal)
+        # nn.MultiheadAttention's arithmetic (batch first, one input projection), written out to reach the dropout.
+        b, n, c = x.shape
+        heads = attention.num_heads
+        q, k, v = F.linear(x, attention.in_proj_weight, attention.in_proj_bias).reshape(b, n, 3, heads, c // heads) \
+            .permute(2, 0, 3, 1, 4)
+        weights = torch.softmax(q @ k.transpose(-2, -1) * (c // heads) ** -0.5, dim=-1)
+        mixed = (dropout(weights, attention.dropout, True) @ v).transpose(1, 2).reshape(b, n, c)
+        return self.dropout1(attention.out_proj(mixed))

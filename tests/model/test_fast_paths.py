@@ -57,6 +57,47 @@ def test_pixel_path_applies_its_pointwise_convolutions():
     torch.testing.assert_close(path(features, real), expected, atol=1e-5, rtol=1e-5)
 
 
+def _plain_pixel_path(path, features, real):
+    """PixelPath by its definition: the Conv3d modules on every pixel-day, then the mean over real days."""
+    b, _, _, h, w = features.shape
+    m, d = real.shape[1:]
+    weight = real.to(features.dtype).reshape(b, 1, m, d, 1, 1)
+    daily = path.mlp(features).reshape(b, path.channels, m, d, h, w)
+    return ((daily * weight).sum(dim=3) / weight.sum(dim=3)).transpose(1, 2).reshape(b * m, path.channels, h, w)
+
+
+def test_pixel_path_gradients_are_those_of_its_plain_definition():
+    torch.manual_seed(4)
+    path = PixelPath(in_channels=6, channels=5).double()
+    features = torch.randn(2, 6, 2 * 4, 3, 7, dtype=torch.float64, requires_grad=True)
+    real = torch.tensor([[True, True, True, False], [True, True, False, False]]).expand(2, 2, 4)
+    upstream = torch.randn(4, 5, 3, 7, dtype=torch.float64)
+    grads = []
+    for forward in (path, lambda f, r: _plain_pixel_path(path, f, r)):
+        path.zero_grad()
+        features.grad = None
+        (forward(features, real) * upstream).sum().backward()
+        grads.append([features.grad.clone()] + [p.grad.clone() for p in path.parameters()])
+    for fast, plain in zip(*grads, strict=True):
+        torch.testing.assert_close(fast, plain)
+
+
+def test_pixel_path_trains_under_bf16_autocast():
+    torch.manual_seed(5)
+    path = PixelPath(in_channels=6, channels=5)
+    features = torch.randn(2, 6, 4, 8, 8)
+    real = torch.ones(2, 1, 4, dtype=torch.bool)
+    path(features, real).square().sum().backward()
+    reference = [p.grad.clone() for p in path.parameters()]
+    path.zero_grad()
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        out = path(features, real)
+    out.float().square().sum().backward()
+    for p, expected in zip(path.parameters(), reference, strict=True):
+        assert p.grad.dtype == torch.float32
+        torch.testing.assert_close(p.grad, expected, atol=0.1 * float(expected.abs().max()), rtol=0.05)
+
+
 def test_pixel_path_gives_zero_for_a_month_without_real_days():
     path = PixelPath(in_channels=4, channels=3)
     real = torch.tensor([[True, True], [False, False]]).reshape(1, 2, 2)
