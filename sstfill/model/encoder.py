@@ -111,13 +111,15 @@ class VideoEncoder(nn.Module):
     """
 
     def __init__(self, patch_size: tuple[int, int, int] = (1, 4, 4), embed_dim: int = 64, dropout: float = 0.1,
-                 extra_channels: int = 0):
+                 monthly_channels: int = 0):
         super().__init__()
         self.patch_size = tuple(int(p) for p in patch_size)
         if len(self.patch_size) != 3 or min(self.patch_size) < 1:
             raise ValueError(f"patch_size must be three positive ints (Pt, Ph, Pw), got {patch_size}")
         self.neighbourhood = DailyNeighbourhood()
-        self.in_channels = 2 + self.neighbourhood.channels + extra_channels  # extra: per-day channels the caller adds
+        self.daily_channels = 2 + self.neighbourhood.channels
+        # monthly: channels the caller gives one map per month (BaselineStructure), the same on each of its days
+        self.in_channels = self.daily_channels + monthly_channels
         self.proj = nn.Conv3d(self.in_channels, embed_dim, kernel_size=self.patch_size, stride=self.patch_size)
         self.norm = nn.LayerNorm(embed_dim)
         # docs/model.md#step-1: the Conv3d embedding is linear in its inputs, and the temporal
@@ -134,27 +136,36 @@ class VideoEncoder(nn.Module):
         """
         return self.embed(self.daily_features(x, mask))
 
-    def daily_features(self, x: Tensor, mask: Tensor, extra: Tensor | None = None) -> Tensor:
-        """Per-pixel, per-day input channels (B, 2 + neighbourhood + extra, T, H, W): value (0 where
-        missing), validity, the daily neighbourhood means and weights, then the caller's extra
-        channels (B, E, T, H, W) if any. Each part is written into one tensor: no concatenation copies."""
+    def daily_features(self, x: Tensor, mask: Tensor) -> Tensor:
+        """Per-pixel, per-day input channels (B, 2 + neighbourhood, T, H, W): value (0 where missing),
+        validity, the daily neighbourhood means and weights. Each part is written into one tensor:
+        no concatenation copies."""
         b, _, t, h, w = x.shape
         n = self.neighbourhood.channels
-        features = x.new_empty(b, 2 + n + (0 if extra is None else extra.shape[1]), t, h, w)
+        features = x.new_empty(b, 2 + n, t, h, w)
         features[:, 0:1] = torch.where(mask, torch.zeros((), dtype=x.dtype, device=x.device), x)
         features[:, 1:2] = ~mask
         self.neighbourhood(features[:, 0:1], features[:, 1:2], out=features[:, 2:2 + n])
-        if extra is not None:
-            features[:, 2 + n:] = extra
         return features
 
-    def embed(self, features: Tensor) -> tuple[Tensor, tuple[int, int, int]]:
-        """Tokens (B, T'*H'*W', D) and the token grid from daily_features."""
-        _, _, t, h, w = features.shape
+    def embed(self, features: Tensor, monthly: Tensor | None = None) -> tuple[Tensor, tuple[int, int, int]]:
+        """Tokens (B, T'*H'*W', D) and the token grid from daily_features and the monthly channels
+        (B, E, M, H, W), if any, whose maps stand for each day slot of their month."""
+        b, c, t, h, w = features.shape
         pt, ph, pw = self.patch_size
         if t % pt or h % ph or w % pw:
             raise ValueError(f"video (T, H, W) = {(t, h, w)} is not a multiple of the patch size {self.patch_size}")
-        z = self.proj(features)  # (B, D, T', H', W')
+        extra = 0 if monthly is None else monthly.shape[1]
+        if c + extra != self.in_channels:
+            raise ValueError(f"expected {self.in_channels} channels in all, got {c} daily and {extra} monthly")
+        z = F.conv3d(features, self.proj.weight[:, :c], self.proj.bias, stride=self.patch_size)  # (B, D, T', H', W')
+        if monthly is not None:
+            # A monthly map is the same on every day slot of its month, and no patch spans two months, so
+            # its share of the Conv3d is one 2-D convolution per month with the kernel summed over its days,
+            # instead of one per day slot.
+            m = monthly.shape[2]
+            per_month = F.conv2d(monthly.transpose(1, 2).flatten(0, 1), self.proj.weight[:, c:].sum(2), stride=(ph, pw))
+            z.unflatten(2, (m, -1)).add_(per_month.unflatten(0, (b, m)).transpose(1, 2)[:, :, :, None])
         grid = (z.shape[2], z.shape[3], z.shape[4])
         tokens = self.norm(z.flatten(2).transpose(1, 2))  # (B, N, D)
         return self.dropout(tokens + self.mlp(tokens)), grid
@@ -174,28 +185,34 @@ class PixelPath(nn.Module):
         self.channels = channels
         self.mlp = nn.Sequential(nn.Conv3d(in_channels, channels, 1), nn.GELU(), nn.Conv3d(channels, channels, 1))
 
-    def forward(self, features: Tensor, real_days: Tensor) -> Tensor:
-        """features (B, C, M*D, H, W); real_days (B, M, D) bool -> (B*M, channels, H, W)."""
+    def forward(self, features: Tensor, real_days: Tensor, monthly: Tensor | None = None) -> Tensor:
+        """features (B, C, M*D, H, W); real_days (B, M, D) bool; monthly (B, E, M, H, W), channels the same on
+        each day of a month, given once per month (VideoEncoder.embed) -> (B*M, channels, H, W)."""
         b, c, _, h, w = features.shape
         m, d = real_days.shape[1:]
         (weight_1, bias_1), (weight_2, bias_2) = _linear(self.mlp[0]), _linear(self.mlp[2])
         # The 1x1x1 convolutions as matrix products over channels-last pixels (on CPU several times faster),
         # and the second one after the mean over days: it is linear, so the result is the same for a
         # fraction of the work. A month with no real day gives 0, as the mean of no days times any layer.
+        # The monthly channels enter the first layer once per pixel-month, as a bias of its pixel.
         pixels = features.movedim(1, -1).reshape(b * m, d * h * w, c)  # one block of pixel-days per tile-month
+        if monthly is None:
+            base = bias_1.expand(b * m, h * w, self.channels)
+        else:
+            base = F.linear(monthly.permute(0, 2, 3, 4, 1).reshape(b * m, h * w, -1), weight_1[:, c:], bias_1)
         days = real_days.to(features.dtype)
         count = days.sum(-1, keepdim=True)
         share = (days / count.clamp_min(1.0)).reshape(b * m, d)
         gelu = cast(nn.GELU, self.mlp[1]).approximate
-        mean = _DayMeanOfHidden.apply(pixels, share, weight_1, bias_1, gelu).reshape(b * m, h * w, self.channels)
+        mean = _DayMeanOfHidden.apply(pixels, share, weight_1[:, :c], base, gelu).reshape(b * m, h * w, self.channels)
         any_day = (count / count.clamp_min(1.0)).reshape(b * m, 1, 1)
-        monthly = F.linear(mean, weight_2) + bias_2 * any_day
-        return monthly.transpose(1, 2).reshape(b * m, self.channels, h, w)
+        monthly_out = F.linear(mean, weight_2) + bias_2 * any_day
+        return monthly_out.transpose(1, 2).reshape(b * m, self.channels, h, w)
 
 
 class _DayMeanOfHidden(torch.autograd.Function):
     """PixelPath's first layer and its mean over days: share-weighted sum over days of
-    GELU(pixels @ weight.T + bias), one tile-month at a time.
+    GELU(pixels @ weight.T + base), one tile-month at a time.
 
     The hidden values of a whole batch (8 tiles x 31 days x 64 x 64 pixels x 16 channels, 65 MB)
     never exist at once: the backward pass recomputes each tile-month's from the inputs it
@@ -203,36 +220,43 @@ class _DayMeanOfHidden(torch.autograd.Function):
     as fast on CPU (docs/research.md#speed-on-cpu)."""
 
     @staticmethod
-    def forward(ctx, pixels: Tensor, share: Tensor, weight: Tensor, bias: Tensor, gelu: str) -> Tensor:
-        """pixels (N, D*P, C) channels-last pixel-days of N tile-months; share (N, D) day weights
-        -> (N, P*K) for weight (K, C)."""
-        pixels, weight, bias, share = _autocast_dtype(pixels, weight, bias, share)
+    def forward(ctx, pixels: Tensor, share: Tensor, weight: Tensor, base: Tensor, gelu: str) -> Tensor:
+        """pixels (N, D*P, C) channels-last pixel-days of N tile-months; share (N, D) day weights;
+        weight (K, C); base (N, P, K), the bias of each pixel -> (N, P*K)."""
+        pixels, weight, base, share = _autocast_dtype(pixels, weight, base, share)
         n, d = share.shape
-        out = pixels.new_empty(n, pixels.shape[1] // d * weight.shape[0])
+        out = pixels.new_empty(n, base.shape[1] * base.shape[2])
         with torch.autocast(pixels.device.type, enabled=False):
             for i in range(n):
-                hidden = F.gelu(torch.addmm(bias, pixels[i], weight.T), approximate=gelu)  # (D*P, K)
+                hidden = F.gelu(_before_gelu(pixels[i], weight, base[i]), approximate=gelu)  # (D*P, K)
                 torch.mm(share[i:i + 1], hidden.view(d, -1), out=out[i:i + 1])
         ctx.gelu = gelu
-        ctx.save_for_backward(pixels, share, weight, bias)
+        ctx.save_for_backward(pixels, share, weight, base)
         return out
 
     @staticmethod
     def backward(ctx, grad_out: Tensor):
-        pixels, share, weight, bias = ctx.saved_tensors
+        pixels, share, weight, base = ctx.saved_tensors
         grad_out = grad_out.to(pixels.dtype)
-        grad_weight, grad_bias = torch.zeros_like(weight), torch.zeros_like(bias)
+        grad_weight, grad_base = torch.zeros_like(weight), torch.empty_like(base)
         grad_pixels = torch.empty_like(pixels) if ctx.needs_input_grad[0] else None
         with torch.autocast(pixels.device.type, enabled=False):
             for i in range(share.shape[0]):
-                before = torch.addmm(bias, pixels[i], weight.T)
+                before = _before_gelu(pixels[i], weight, base[i])
                 grad_hidden = (share[i][:, None] * grad_out[i][None]).view_as(before)
                 grad_before = torch.ops.aten.gelu_backward(grad_hidden, before, approximate=ctx.gelu)
                 grad_weight += torch.mm(pixels[i].T, grad_before).T  # on CPU 3x faster than grad_before.T @ pixels
-                grad_bias += grad_before.sum(0)
+                grad_base[i] = grad_before.view(share.shape[1], *base.shape[1:]).sum(0)
                 if grad_pixels is not None:
                     torch.mm(grad_before, weight, out=grad_pixels[i])
-        return grad_pixels, None, grad_weight, grad_bias, None
+        return grad_pixels, None, grad_weight, grad_base, None
+
+
+def _before_gelu(pixels: Tensor, weight: Tensor, base: Tensor) -> Tensor:
+    """pixels (D*P, C) @ weight.T plus base (P, K) on each of the D days: (D*P, K)."""
+    before = torch.mm(pixels, weight.T)
+    before.view(-1, *base.shape).add_(base)
+    return before
 
 
 def _autocast_dtype(*tensors: Tensor) -> list[Tensor]:

@@ -47,7 +47,7 @@ class SpatioTemporalModel(nn.Module):
         self.patch_size = config.patch_size
         self.structure = BaselineStructure() if config.baseline_structure else None
         self.encoder = VideoEncoder(config.patch_size, config.embed_dim, config.dropout,
-                                    extra_channels=self.structure.channels if self.structure else 0)
+                                    monthly_channels=self.structure.channels if self.structure else 0)
         self.pixels = PixelPath(self.encoder.in_channels, config.pixel_channels) if config.pixel_channels else None
         self.temporal = TemporalAttentionAggregator(config.embed_dim, config.num_heads, self.max_days, config.dropout)
         self.spatial_pe = SpatialPositionalEncoding2D(config.embed_dim)
@@ -113,11 +113,10 @@ class SpatioTemporalModel(nn.Module):
         padded_days = F.pad(padded_days, (0, pad_d), value=True)
         land = F.pad(land, (0, pad_w, 0, pad_h), value=True)
 
-        structure = None if self.structure is None else self._structure(self.structure, baseline, land, m,
-                                                                         days + pad_d)
-        features = self.encoder.daily_features(x, missing, structure)
-        tokens, grid = self.encoder.embed(features)
-        skip = None if self.pixels is None else self.pixels(features, ~padded_days.reshape(b, m, -1))
+        structure = None if self.structure is None else self._structure(self.structure, baseline, land, m)
+        features = self.encoder.daily_features(x, missing)
+        tokens, grid = self.encoder.embed(features, structure)
+        skip = None if self.pixels is None else self.pixels(features, ~padded_days.reshape(b, m, -1), structure)
         monthly = self.temporal(tokens, grid, padded_days, month_of_year)  # (B, M, H'*W', D)
         gh, gw = grid[1], grid[2]
         monthly = monthly.flatten(0, 1) + self.spatial_pe(gh, gw, monthly.device).to(monthly.dtype)
@@ -126,9 +125,8 @@ class SpatioTemporalModel(nn.Module):
         out = out.reshape(b, m, 2, h + pad_h, w + pad_w)[..., :h, :w]
         return out[:, :, 0], out[:, :, 1]
 
-    def _structure(self, layer: BaselineStructure, baseline: Tensor | None, land: Tensor, m: int,
-                   days: int) -> Tensor:
-        """BaselineStructure of the (padded) tile in the units of x, repeated on each day: (B, S, M*days, H, W)."""
+    def _structure(self, layer: BaselineStructure, baseline: Tensor | None, land: Tensor, m: int) -> Tensor:
+        """BaselineStructure of the (padded) tile in the units of x, one map per month: (B, S, M, H, W)."""
         b, h, w = land.shape
         if baseline is None or baseline.shape[:2] != (b, m) or baseline.shape[2] > h or baseline.shape[3] > w:
             raise ValueError(f"this model needs the baseline (B, M, H, W) with B={b}, M={m}, got "
@@ -137,8 +135,7 @@ class SpatioTemporalModel(nn.Module):
         # Centre each tile on its ocean mean, so float32 keeps the small departures that matter.
         centre = torch.where(ocean, baseline, 0).sum((1, 2, 3)) / ocean.sum((1, 2, 3)).clamp_min(1)
         baseline = F.pad(baseline - centre[:, None, None, None], (0, w - baseline.shape[3], 0, h - baseline.shape[2]))
-        structure = layer(baseline / self.input_std, land)  # (B, S, M, H, W); land values dropped there
-        return structure[:, :, :, None].expand(-1, -1, -1, days, -1, -1).flatten(2, 3)
+        return layer(baseline / self.input_std, land)  # land values dropped there
 
     @staticmethod
     def _check_inputs(

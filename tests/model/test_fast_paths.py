@@ -33,17 +33,34 @@ def test_daily_neighbourhood_is_a_normalised_gaussian_convolution_of_each_day():
         torch.testing.assert_close(out[:, 2 * i + 1], weight, atol=1e-6, rtol=1e-5)
 
 
-def test_daily_features_hold_value_validity_neighbourhood_and_extra_channels_in_order():
+def test_daily_features_hold_value_validity_neighbourhood_in_order():
     torch.manual_seed(1)
-    encoder = VideoEncoder((1, 4, 4), embed_dim=8, dropout=0.0, extra_channels=3)
+    encoder = VideoEncoder((1, 4, 4), embed_dim=8, dropout=0.0)
     x = torch.randn(2, 1, 5, 8, 12)
     mask = torch.rand(x.shape) < 0.5
-    extra = torch.randn(2, 3, 1, 8, 12).expand(-1, -1, 5, -1, -1)
-    features = encoder.daily_features(x, mask, extra)
+    features = encoder.daily_features(x, mask)
     x_valid, valid = torch.where(mask, 0.0, x), (~mask).float()
-    expected = torch.cat((x_valid, valid, encoder.neighbourhood(x_valid, valid), extra), dim=1)
+    expected = torch.cat((x_valid, valid, encoder.neighbourhood(x_valid, valid)), dim=1)
     assert features.shape == (2, encoder.in_channels, 5, 8, 12)
     assert torch.equal(features, expected)
+
+
+def _repeated_on_each_day(monthly, days):
+    """(B, E, M, H, W) monthly maps as (B, E, M*days, H, W) day slots."""
+    return monthly[:, :, :, None].expand(-1, -1, -1, days, -1, -1).flatten(2, 3)
+
+
+def test_monthly_channels_embed_as_if_repeated_on_each_day():
+    torch.manual_seed(6)
+    for patch in ((1, 4, 4), (2, 2, 2)):
+        encoder = VideoEncoder(patch, embed_dim=8, dropout=0.0, monthly_channels=3)
+        features = torch.randn(2, encoder.daily_channels, 2 * 4, 8, 12)  # M=2 months of 4 day slots
+        monthly = torch.randn(2, 3, 2, 8, 12)
+        tokens, grid = encoder.embed(features, monthly)
+        z = encoder.proj(torch.cat((features, _repeated_on_each_day(monthly, 4)), dim=1))
+        expected = encoder.norm(z.flatten(2).transpose(1, 2))
+        torch.testing.assert_close(tokens, expected + encoder.mlp(expected), atol=1e-5, rtol=1e-5)
+        assert grid == tuple(z.shape[2:])
 
 
 def test_pixel_path_applies_its_pointwise_convolutions():
@@ -78,6 +95,24 @@ def test_pixel_path_gradients_are_those_of_its_plain_definition():
         features.grad = None
         (forward(features, real) * upstream).sum().backward()
         grads.append([features.grad.clone()] + [p.grad.clone() for p in path.parameters()])
+    for fast, plain in zip(*grads, strict=True):
+        torch.testing.assert_close(fast, plain)
+
+
+def test_pixel_path_takes_monthly_channels_as_if_repeated_on_each_day():
+    torch.manual_seed(7)
+    path = PixelPath(in_channels=6, channels=5).double()
+    features = torch.randn(2, 4, 2 * 3, 3, 7, dtype=torch.float64, requires_grad=True)
+    monthly = torch.randn(2, 2, 2, 3, 7, dtype=torch.float64, requires_grad=True)
+    real = torch.tensor([[True, True, False], [True, False, False]]).expand(2, 2, 3)
+    upstream = torch.randn(4, 5, 3, 7, dtype=torch.float64)
+    grads = []
+    for forward in (lambda: path(features, real, monthly),
+                    lambda: _plain_pixel_path(path, torch.cat((features, _repeated_on_each_day(monthly, 3)), 1), real)):
+        path.zero_grad()
+        features.grad = monthly.grad = None
+        (forward() * upstream).sum().backward()
+        grads.append([features.grad.clone(), monthly.grad.clone()] + [p.grad.clone() for p in path.parameters()])
     for fast, plain in zip(*grads, strict=True):
         torch.testing.assert_close(fast, plain)
 
