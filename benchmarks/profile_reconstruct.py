@@ -3,7 +3,9 @@
 Generates a month with `sstfill synth` (once, kept in --work), then runs reconstruct in this
 process (no --check, like `sstfill reconstruct DAILY OUT --no-check`) under torch.profiler.
 Each model component is marked with a record_function label by forward hooks, so the table
-gives the CPU time inside each one (children included) and its share of the wall time;
+gives the CPU time inside each one (children included) and its share of the wall time (the
+patch embedding's convolution, called with the Conv3d's weights rather than through it, counts
+in the model forward only);
 torch.cat is counted wherever it is called, so its row overlaps the others. Plain runs first
 (--repeat of them, no profiler) give wall and CPU times without the profiler's overhead. On a
 shared machine compare only runs made side by side, e.g. this tree against another one given
@@ -29,7 +31,6 @@ from sstfill import checkpoint
 # (label, path of the submodule in SpatioTemporalModel); a missing submodule (an older model) is skipped.
 COMPONENTS = (
     ("DailyNeighbourhood smoothing", "encoder.neighbourhood"),
-    ("Conv3d patch embedding", "encoder.proj"),
     ("token norm + MLP", "encoder.mlp"),
     ("PixelPath", "pixels"),
     ("temporal aggregation", "temporal"),
