@@ -9,11 +9,13 @@ labels them) and the operations that cost most, forward and backward, by input s
 
     OMP_NUM_THREADS=2 python benchmarks/profile_train.py
     OMP_NUM_THREADS=2 python benchmarks/profile_train.py --precision bf16 --profile
+    OMP_NUM_THREADS=2 python benchmarks/profile_train.py --model-config '{"patch_size": [2, 4, 4]}'
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import statistics
 import time
 
@@ -51,9 +53,10 @@ def main() -> None:
     parser.add_argument("--precision", choices=PRECISIONS, default="fp32")
     parser.add_argument("--steps", type=int, default=12)
     parser.add_argument("--profile", action="store_true", help="also profile two steps")
+    parser.add_argument("--model-config", type=json.loads, default={}, help="ModelConfig fields, as JSON")
     args = parser.parse_args()
     torch.manual_seed(0)
-    model = SpatioTemporalModel().train()
+    model = SpatioTemporalModel(**args.model_config).train()
     optimizer = torch.optim.AdamW(model.parameters(), lr=1e-3)
     batch = random_batch(args.batch_size, args.tile_size, seed=0)
 
