@@ -216,8 +216,8 @@ class _DayMeanOfHidden(torch.autograd.Function):
 
     The hidden values of a whole batch (8 tiles x 31 days x 64 x 64 pixels x 16 channels, 65 MB)
     never exist at once: the backward pass recomputes each tile-month's from the inputs it
-    keeps. Blocks that stay in the processor's cache make PixelPath's training step about twice
-    as fast on CPU (docs/research.md#speed-on-cpu)."""
+    keeps. Blocks that stay in the processor's cache make PixelPath's forward and backward about
+    1.6 times as fast on CPU (docs/research.md#since-020)."""
 
     @staticmethod
     def forward(ctx, pixels: Tensor, share: Tensor, weight: Tensor, base: Tensor, gelu: str) -> Tensor:

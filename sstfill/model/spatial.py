@@ -4,7 +4,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from sstfill.model.dropout import Dropout, dropout
+from sstfill.model.dropout import Dropout, draws_uniform, dropout
 
 
 class SpatialTransformer(nn.Module):
@@ -54,7 +54,7 @@ class _EncoderLayer(nn.TransformerEncoderLayer):
     def _sa_block(self, x: Tensor, attn_mask: Tensor | None, key_padding_mask: Tensor | None,
                   is_causal: bool = False) -> Tensor:
         attention = self.self_attn
-        if not (self.training and attention.dropout > 0 and x.device.type == "cpu") or attn_mask is not None \
+        if not draws_uniform(x, attention.dropout, self.training) or attn_mask is not None \
                 or key_padding_mask is not None or not attention._qkv_same_embed_dim:
             return super()._sa_block(x, attn_mask, key_padding_mask, is_causal)
         # nn.MultiheadAttention's arithmetic (batch first, one input projection), written out to reach the dropout.
