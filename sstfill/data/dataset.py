@@ -34,13 +34,9 @@ def window_inputs(slots: np.ndarray, baseline: np.ndarray, land: np.ndarray, pad
     slots (M, D, H, W) daily K with NaN gaps; baseline (M, H, W) K; land (H, W); padded (M, D).
     """
     months, days = slots.shape[:2]
-    x = np.subtract(slots, baseline[:, None], dtype=np.float32)  # in place from here: a pass per step, no copies
-    x -= np.float32(norm.input_mean)
-    x /= np.float32(norm.input_std)
-    missing = ~np.isfinite(x)
-    missing |= land[None, None]
-    missing |= padded[:, :, None, None]
-    x[missing] = 0.0
+    anomaly = (slots - baseline[:, None]) - norm.input_mean
+    missing = ~np.isfinite(anomaly) | land[None, None] | padded[:, :, None, None]
+    x = np.where(missing, 0.0, anomaly / norm.input_std).astype(np.float32)
     return {
         "x": x.reshape(1, months * days, *slots.shape[2:]),
         "daily_mask": missing.reshape(1, months * days, *slots.shape[2:]),
