@@ -394,29 +394,28 @@ With the check, and with the model alone (`--no-check`); ratios all ocean / < 5 
 
 def pooling_table(results: dict) -> str:
     """How a month's rule is pooled over months and tiles: ±1σ coverage per case of each variant."""
+    pooling = results["check_pooling"]
     keys = [c["key"] for c in cases(results)]
-    kept_family = {c["key"]: {"within_1sigma": c["methods"]["sstfill"]["overall"]["within_1sigma"],
-                              "ratio_all": c["ratios"]["sstfill"]["overall"]} for c in cases(results)}
     rows = []
-    for variant in results["check_pooling"]["variants"]:
-        family = kept_family if variant.get("kept") else variant["cross_family"]
+    for variant in pooling["variants"]:
+        family = variant["cross_family"]
         rule = variant["rule"] + (" (kept)" if variant.get("kept") else "")
         rows.append([rule] + [percent(family[k]["within_1sigma"]) for k in keys]
                     + [number(family["e"].get("ratio_all"))])
-    held = heldout_methods(results)
-    me, floor = held["sstfill"], held["composite_filled"]
-    pooled = next(v["heldout"] for v in results["check_pooling"]["variants"] if "heldout" in v)
+    first = next(v["heldout"] for v in pooling["variants"] if "heldout" in v and not v.get("kept"))
+    kept = next(v["heldout"] for v in pooling["variants"] if v.get("kept"))
     return f"""A month's rule is fitted on the withheld errors of it and its two neighbours, on at least
 40,000 pixels' worth of tiles. How that was chosen: ±1σ coverage on each case of the
 independent family, and the RMSE ratio of case e, the only one that moved (one run of
-`{results['check_pooling']['source']}` per variant):
+`{pooling['source']}` per variant, all with the model bundled at the time, `{pooling['model']}`):
 
 {table(["a month's rule fitted on", *keys, "e, RMSE ratio"], rows)}
 
 Case f's coverage changes between draws of the same rule: it says as much about which tiles
 were drawn as about the rule. On the held-out generated regions the rule
-fitted on all months of the run gave ratios {pair(number(pooled['ratio_all']), number(pooled['ratio_few']))} and
-coverage {coverage(pooled)}; the rule kept gives {ratios(me, floor)} and {coverage(me['overall'])}."""
+fitted on all months of the run gave ratios {pair(number(first['ratio_all']), number(first['ratio_few']))} and
+coverage {coverage(first)}; the rule kept gave {pair(number(kept['ratio_all']), number(kept['ratio_few']))} and
+{coverage(kept)}."""
 
 
 def coverage_section(results: dict) -> str:

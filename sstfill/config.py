@@ -69,7 +69,7 @@ def _is_real(value: Any) -> bool:
 class ModelConfig:
     """Constructor arguments of SpatioTemporalModel."""
 
-    patch_size: tuple[int, int, int] = (1, 4, 4)
+    patch_size: tuple[int, int, int] = (2, 4, 4)  # days, rows, columns (two days: docs/research.md)
     embed_dim: int = 64
     num_heads: int = 4
     depth: int = 2

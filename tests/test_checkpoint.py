@@ -85,7 +85,7 @@ def test_model_files_without_a_checksum(tmp_path):
 def test_the_bundled_model_verifies_and_keeps_its_id():
     payload = torch.load(default_model_path(), weights_only=True)
     assert payload["format_version"] == 2 and payload["weights_sha256"] == weights_checksum(payload["state_dict"])
-    assert load_model().model_id == "sstfill-default-d56d1b8a0a91"
+    assert load_model().model_id == "sstfill-default-6d216dbc7352"
 
 
 @pytest.mark.parametrize(("field", "value"), [("tile_size", 0), ("tile_size", 32.0), ("max_days", 28),

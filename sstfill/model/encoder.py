@@ -110,7 +110,7 @@ class VideoEncoder(nn.Module):
     channels (DailyNeighbourhood) ride along too.
     """
 
-    def __init__(self, patch_size: tuple[int, int, int] = (1, 4, 4), embed_dim: int = 64, dropout: float = 0.1,
+    def __init__(self, patch_size: tuple[int, int, int] = (2, 4, 4), embed_dim: int = 64, dropout: float = 0.1,
                  monthly_channels: int = 0):
         super().__init__()
         self.patch_size = tuple(int(p) for p in patch_size)
