@@ -9,7 +9,7 @@ labels them) and the operations that cost most, forward and backward, by input s
 
     OMP_NUM_THREADS=2 python benchmarks/profile_train.py
     OMP_NUM_THREADS=2 python benchmarks/profile_train.py --precision bf16 --profile
-    OMP_NUM_THREADS=2 python benchmarks/profile_train.py --model-config '{"patch_size": [2, 4, 4]}'
+    OMP_NUM_THREADS=2 python benchmarks/profile_train.py --model-config '{"patch_size": [1, 4, 4]}'
 """
 
 from __future__ import annotations

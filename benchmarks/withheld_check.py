@@ -55,7 +55,7 @@ def main() -> None:
     sums = {name: np.zeros(7) for name, _, _ in NOBS_CLASSES}
     for i, month in enumerate(group_months(daily.sst["time"])[:args.months]):
         full, days = read_month(daily, month, ocean, loaded), month.days_in_month
-        held = withhold(full.slots, ocean, rng, days_in_month=days, periodic_x=daily.periodic_x)
+        held = withhold(full.slots.copy(), ocean, rng, days_in_month=days, periodic_x=daily.periodic_x)
         baseline, nobs = monthly_baseline(held.slots, ocean, sigma_px=sigma_px, periodic_x=daily.periodic_x)
         sst, _ = predict_window(loaded, [MonthFields(held.slots, baseline, nobs)], land, [month], tiles,
                                 periodic_x=daily.periodic_x, device=device)

@@ -123,7 +123,8 @@ def validation_blocks(shape: tuple[int, int], block: int, rng: np.random.Generat
 def withheld_mean(full: np.ndarray, thinned: np.ndarray, scored: np.ndarray) -> np.ndarray:
     """(M, H, W) float32 K: the mean of each pixel's valid days of `full` (M, D, H, W) that
     `thinned` hides, where `scored`; NaN elsewhere."""
-    mean = np.stack([withheld_days_mean(month, kept)[0] for month, kept in zip(full, thinned, strict=True)])
+    mean = np.stack([withheld_days_mean(month, np.isfinite(kept))[0]
+                     for month, kept in zip(full, thinned, strict=True)])
     return np.where(scored, mean, np.nan).astype(np.float32)
 
 

@@ -169,12 +169,12 @@ def _thinned_month(daily: DailyInput, month: Month, ocean: np.ndarray, loaded: L
     """(MonthFields of the month with observations withheld, the Withheld record, scored where `checked`)."""
     full = read_month(daily, month, ocean, loaded)
     held = withhold(full.slots, ocean, rng, days_in_month=month.days_in_month, periodic_x=daily.periodic_x,
-                    where=checked)
+                    where=checked)  # thins full.slots in place: a month at 0.05 degree is 3 GB
     try:
         baseline, nobs = monthly_baseline(held.slots, ocean, sigma_px=sigma_px, periodic_x=daily.periodic_x)
-    except ValueError:  # everything withheld: keep the month whole and score nothing in it
+    except ValueError:  # everything withheld: keep the month's own baseline and score nothing in it
         nothing = np.full(ocean.shape, np.nan, np.float32)
-        return full, Withheld(slots=full.slots, reference=nothing, reference_var=nothing, shared_var=nothing)
+        return full, Withheld(slots=held.slots, reference=nothing, reference_var=nothing, shared_var=nothing)
     return MonthFields(slots=held.slots, baseline=baseline, nobs=nobs), held
 
 

@@ -133,14 +133,16 @@ class WithheldErrors:
     def add(self, maps: dict[str, np.ndarray], sigma: np.ndarray, withheld: Withheld, nobs: np.ndarray) -> None:
         """One month: each candidate's map and the model's sigma from the thinned input, what was
         withheld, and the thinned valid days per pixel."""
-        stack = np.stack([maps[c] for c in self.candidates]).astype(np.float64)
-        scored = withheld.scored & np.isfinite(stack).all(axis=0) & np.isfinite(sigma)
+        scored = withheld.scored & np.isfinite(sigma)
+        for candidate in self.candidates:
+            scored &= np.isfinite(maps[candidate])
+        estimates = np.stack([maps[c][scored] for c in self.candidates]).astype(np.float64)  # scored pixels only
         rows, cols = np.nonzero(scored)
         width = -(-scored.shape[1] // BLOCK_PX)
         keys = (self.months * (-(-scored.shape[0] // BLOCK_PX)) + rows // BLOCK_PX) * width + cols // BLOCK_PX
         self.months += 1
         shared = withheld.shared_var[scored].astype(np.float64)
-        columns = np.column_stack([np.ones(shared.size), np.square(stack[:, scored] - withheld.reference[scored]).T,
+        columns = np.column_stack([np.ones(shared.size), np.square(estimates - withheld.reference[scored]).T,
                                    withheld.reference_var[scored] - 2 * shared, np.maximum(shared, 0.0),
                                    np.square(sigma[scored], dtype=np.float64)])
         counts = nobs[scored]

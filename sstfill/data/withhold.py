@@ -19,16 +19,19 @@ their spread estimates how far their mean is from the month's."""
 def hide_days(slots: np.ndarray, rng: np.random.Generator, fraction: float = 0.5) -> np.ndarray:
     """Hide more of a month, as clouds would: each day, with probability `fraction`, also loses
     every pixel that another day of the month (drawn at random) did not see (DINCAE's trick:
-    real cloud shapes from the data itself)."""
-    hidden = slots.copy()
+    real cloud shapes from the data itself). In place (a month of a fine global grid is
+    gigabytes): returns `slots`, changed; the donors' shapes are those before any hiding."""
     days = np.flatnonzero(np.isfinite(slots).any(axis=(1, 2)))
     if days.size < 2:
-        return hidden
+        return slots
+    pixels = slots[0].size
+    seen = [np.packbits(np.isfinite(day)) for day in slots]  # one bit per pixel-day, to keep the shapes
     for day in days:
         if rng.random() < fraction:
             donor = rng.choice(days[days != day])
-            hidden[day][~np.isfinite(slots[donor])] = np.nan
-    return hidden
+            donor_seen = np.unpackbits(seen[donor], count=pixels).view(bool).reshape(slots.shape[1:])
+            slots[day][~donor_seen] = np.nan
+    return slots
 
 
 def hide_unseen_elsewhere(slots: np.ndarray, ocean: np.ndarray, rng: np.random.Generator,
@@ -77,30 +80,37 @@ def withhold(slots: np.ndarray, ocean: np.ndarray, rng: np.random.Generator, *, 
              fraction: float = 0.7, where: np.ndarray | None = None) -> Withheld:
     """Withhold observations of a month (max_days, H, W): days thinned with other days' cloud
     shapes (hide_days), and whole months at pixels under moved never-observed patches.
-    Only pixels `where` (H, W bool; default all) are scored. Memory beyond the thinned copy
-    is a few (H, W) maps and the scored pixels' days."""
+    Only pixels `where` (H, W bool; default all) are scored. `slots` is thinned in place and
+    becomes Withheld.slots: memory beyond it is the scored region's days and a few (H, W) maps."""
+    region = ocean if where is None else ocean & where
+    variogram = day_variogram(slots[:days_in_month])  # of the month as observed, before anything is hidden
+    observed = slots[:, region]  # (D, P): the values the scores compare with, before hiding
     thinned = hide_unseen_elsewhere(hide_days(slots, rng, fraction), ocean, rng, periodic_x=periodic_x)
-    mean, n_hidden = withheld_days_mean(slots, thinned)
-    scored = ocean & (n_hidden >= MIN_HIDDEN_DAYS) & (True if where is None else where)
-    reference = np.where(scored, mean, np.nan).astype(np.float32)
+    kept = np.stack([np.isfinite(day[region]) for day in thinned])  # (D, P), a day at a time
+    mean, n_hidden = withheld_days_mean(observed, kept)
+    in_region = n_hidden >= MIN_HIDDEN_DAYS
+    values, kept = observed[:days_in_month, in_region], kept[:days_in_month, in_region]
+    del observed  # only the scored pixels' days are needed from here on
+    scored = np.zeros(ocean.shape, bool)
+    scored[region] = in_region
+    reference = np.full(ocean.shape, np.nan, np.float32)
+    reference[scored] = mean[in_region]
     reference_var = np.full(ocean.shape, np.nan, np.float32)
     shared_var = np.full(ocean.shape, np.nan, np.float32)
     if scored.any():
-        month = slots[:days_in_month]
-        values, kept = month[:, scored], np.isfinite(thinned[:days_in_month][:, scored])
-        errors = mean_errors(values, [np.isfinite(values) & ~kept, kept], day_variogram(month))
+        errors = mean_errors(values, [np.isfinite(values) & ~kept, kept], variogram)
         reference_var[scored] = errors[0, 0]
         shared_var[scored] = np.where(kept.any(axis=0), errors[0, 1], 0.0)
     return Withheld(slots=thinned, reference=reference, reference_var=reference_var, shared_var=shared_var)
 
 
-def withheld_days_mean(slots: np.ndarray, thinned: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(the mean, float64, of each pixel's valid days of `slots` (D, H, W) that `thinned` hides,
-    NaN where none; how many), accumulated a day at a time so that memory stays two maps."""
+def withheld_days_mean(slots: np.ndarray, kept: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(the mean, float64, of each pixel's valid days of `slots` (D, ...) that the thinning did not
+    keep (`kept`, bool like slots), NaN where none; how many), a day at a time so that memory stays two maps."""
     total = np.zeros(slots.shape[1:], np.float64)
     count = np.zeros(slots.shape[1:], np.int32)
-    for day, kept in zip(slots, thinned, strict=True):
-        hidden = np.isfinite(day) & ~np.isfinite(kept)
+    for day, kept_day in zip(slots, kept, strict=True):
+        hidden = np.isfinite(day) & ~kept_day
         total[hidden] += day[hidden]
         count += hidden
     with np.errstate(invalid="ignore", divide="ignore"):

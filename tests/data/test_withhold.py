@@ -2,7 +2,14 @@
 
 import numpy as np
 
-from sstfill.data.withhold import MIN_HIDDEN_DAYS, day_variogram, hide_unseen_elsewhere, mean_errors, withhold
+from sstfill.data.withhold import (
+    MIN_HIDDEN_DAYS,
+    day_variogram,
+    hide_days,
+    hide_unseen_elsewhere,
+    mean_errors,
+    withhold,
+)
 
 
 def test_never_observed_patches_are_moved_and_every_day_hidden_there():
@@ -30,7 +37,9 @@ def test_the_withheld_mean_and_its_pixels():
     cloud = rng.random((days, size, size)) < 0.5
     slots = np.where(cloud, np.nan, 290 + rng.normal(0, 0.3, (days, size, size))).astype(np.float32)
     ocean = np.ones((size, size), bool)
-    held = withhold(slots, ocean, rng, days_in_month=days, periodic_x=False)
+    thinned = slots.copy()
+    held = withhold(thinned, ocean, rng, days_in_month=days, periodic_x=False)
+    assert held.slots is thinned, "the month is thinned in place"
     hidden = np.isfinite(slots) & ~np.isfinite(held.slots)
     assert not (np.isfinite(held.slots) & ~np.isfinite(slots)).any(), "nothing is added"
     assert hidden.any() and np.isfinite(held.slots).any()
@@ -42,8 +51,21 @@ def test_the_withheld_mean_and_its_pixels():
     assert np.isfinite(held.shared_var[scored]).all()
     left = np.zeros((size, size), bool)
     left[:, :10] = True
-    only_left = withhold(slots, ocean, np.random.default_rng(1), days_in_month=days, periodic_x=False, where=left)
+    only_left = withhold(slots.copy(), ocean, np.random.default_rng(1), days_in_month=days, periodic_x=False,
+                         where=left)
     assert only_left.scored.any() and not only_left.scored[:, 10:].any(), "pixels are scored only where asked"
+
+
+def test_hidden_days_take_the_donors_shapes_as_observed_not_as_already_hidden():
+    rng = np.random.default_rng(3)
+    slots = np.where(rng.random((12, 20, 20)) < 0.5, np.nan, 290.0).astype(np.float32)
+    seen = np.isfinite(slots)
+    hidden = hide_days(slots.copy(), np.random.default_rng(4), fraction=1.0)
+    replay, days = np.random.default_rng(4), np.arange(12)
+    for day in days:  # the same draws as hide_days: one coin, then one donor, per day
+        replay.random()
+        donor = replay.choice(days[days != day])
+        assert np.array_equal(np.isfinite(hidden[day]), seen[day] & seen[donor])
 
 
 def test_independent_days_give_the_textbook_variance_of_a_mean():
