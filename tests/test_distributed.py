@@ -58,12 +58,14 @@ def test_two_processes_train_on_their_shares_and_match_a_single_process(store, t
     # Both runs take the same steps on the same tiles, from the same initial weights. They differ only
     # in what DDP does not share: dropout masks (each process has its own), batch-norm statistics of 4
     # tiles instead of 8, and a loss averaged in each process and then over the two. On this tiny run
-    # that moves the losses by at most 2e-4 of themselves (4e-4 for the RMSE, logged to 4 digits), so
-    # allow 1e-3. Both processes drawing the same tiles moves the first epoch's training loss by 5%;
-    # a process validating only its own half of the validation tiles moves the validation loss by 5e-3.
+    # the first epoch's training loss (one step, at the initial weights) moves by 1.4e-3 of itself
+    # (9e-4 from the averaging alone, measured without batch norm and dropout), so allow 3e-3; the
+    # validation losses move by at most 4e-4 (the RMSE is logged to 4 digits), so allow 1e-3. Both
+    # processes drawing the same tiles moves the first epoch's training loss by 6%; a process
+    # validating only its own half of the validation tiles moves the validation loss by 5e-3.
     ddp_losses, single_losses = losses(ddp.stderr), losses(single.stderr)
     assert sorted(ddp_losses) == sorted(single_losses) == [1, 2, 3]
-    assert ddp_losses[1][0] == pytest.approx(single_losses[1][0], rel=1e-3)  # later epochs' weights differ more
+    assert ddp_losses[1][0] == pytest.approx(single_losses[1][0], rel=3e-3)  # later epochs' weights differ more
     for epoch in ddp_losses:
         assert ddp_losses[epoch][1:] == pytest.approx(single_losses[epoch][1:], rel=1e-3), (ddp_losses, single_losses)
 
