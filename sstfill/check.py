@@ -37,6 +37,10 @@ POOLED_MONTHS = 3
 """A month's rule is fitted on the withheld errors of this many months centred on it: one month
 alone holds too few withheld pixels in some classes of a small domain."""
 
+CHECK_MAX_PIXELS = 2_000_000
+"""...and no more than this many (a third of a global 0.05 degree grid's tiles is 3,800 tiles,
+16 million pixels: far more than a rule needs, and the check's time and memory grow with them)."""
+
 MIN_CHECK_PIXELS = 500
 """Fewer withheld pixels than this in all leave the model's output and sigma as they are."""
 
@@ -57,12 +61,13 @@ def check_tiles(tiles: list[Tile], entropy: Sequence[int], *, for_adapt: bool = 
 
 
 def check_tile_count(tiles: list[Tile], *, for_adapt: bool = False) -> int:
-    """How many tiles the check runs the model on (CHECK_TILE_SHARE, CHECK_MIN_PIXELS); for_adapt:
-    the share alone, since adaptation trains on the other tiles and must keep some."""
+    """How many tiles the check runs the model on (CHECK_TILE_SHARE, CHECK_MIN_PIXELS, CHECK_MAX_PIXELS);
+    for_adapt: without the minimum, since adaptation trains on the other tiles and must keep some."""
     if not tiles:
         return 0
-    enough = 0 if for_adapt else math.ceil(CHECK_MIN_PIXELS / (tiles[0].height * tiles[0].width))
-    return min(len(tiles), max(1, round(CHECK_TILE_SHARE * len(tiles)), enough))
+    pixels = tiles[0].height * tiles[0].width
+    enough = 0 if for_adapt else math.ceil(CHECK_MIN_PIXELS / pixels)
+    return min(len(tiles), max(1, round(CHECK_TILE_SHARE * len(tiles)), enough), CHECK_MAX_PIXELS // pixels)
 
 
 def check_month(daily: DailyInput, months: list[Month], loaded: LoadedModel, land: np.ndarray,

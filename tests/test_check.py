@@ -7,6 +7,8 @@ import pytest
 import xarray as xr
 from scipy.ndimage import gaussian_filter
 
+from sstfill.check import CHECK_MAX_PIXELS, check_tile_count
+from sstfill.data.tiling import Tile
 from sstfill.reconstruct import reconstruct
 
 
@@ -97,3 +99,13 @@ def test_the_wide_fill_differs_from_the_composite_only_where_no_day_was_seen():
     np.testing.assert_array_equal(maps["wide_fill"][seen], maps["composite"][seen])
     assert not np.allclose(maps["wide_fill"][~seen], maps["composite"][~seen])
     assert np.isfinite(maps["wide_fill"]).all()
+
+
+def test_the_check_runs_on_a_third_of_the_tiles_within_its_pixel_bounds():
+    tile = Tile(0, 0, 64, 64)
+    assert check_tile_count([tile] * 300) == 100, "a third"
+    assert check_tile_count([tile] * 6) == 6, "at least CHECK_MIN_PIXELS: all of a small domain"
+    assert check_tile_count([tile] * 6, for_adapt=True) == 2, "adaptation keeps tiles to train on"
+    cap = CHECK_MAX_PIXELS // (64 * 64)
+    assert check_tile_count([tile] * 3800) == cap == check_tile_count([tile] * 3800, for_adapt=True) < 3800 // 3
+
