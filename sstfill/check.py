@@ -72,23 +72,31 @@ def check_tile_count(tiles: list[Tile], *, for_adapt: bool = False) -> int:
 
 def check_month(daily: DailyInput, months: list[Month], loaded: LoadedModel, land: np.ndarray,
                 window: tuple[range, int], tiles: list[Tile], *, device: torch.device, batch_size: int | None,
-                precision: str, entropy: Sequence[int],
+                precision: str, entropy: Sequence[int], candidates: tuple[str, ...],
+                month_to_thin: Callable[[int], MonthFields] | None = None,
                 advance: Callable[[int], None] = lambda n: None) -> WithheldErrors:
     """The candidates' errors on observations withheld from one month, months[window[0][window[1]]]:
-    its window thinned with draws from `entropy`, the model run on `tiles` (check_tiles)."""
+    its window thinned with draws from `entropy`, the model run on `tiles` (check_tiles), scored with the
+    model's among `candidates` (check_candidates). month_to_thin(i): month i as read (read_month), whose
+    days the check may thin in place (default: read anew), so that a month read for its own map is not
+    read twice."""
     ocean = ~land
     months_in, place = window
     rng = np.random.default_rng([*entropy, 1])
     sigma_px = loaded.contract.fill_sigma_px(daily.grid_steps_deg)
-    errors = WithheldErrors(("model", "low_rank", "composite", "wide_fill") if _low_rank_affordable(ocean, loaded)
-                            else ("model", "composite", "wide_fill"))
+    errors = WithheldErrors(candidates)
     checked = tile_mask(land.shape, tiles, periodic_x=daily.periodic_x)
-    thinned = {i: _thinned_month(daily, months[i], ocean, loaded, rng, sigma_px, checked) for i in months_in}
+    read = month_to_thin or (lambda i: read_month(daily, months[i], ocean, loaded))
+    thinned = {i: _thinned_month(read(i), months[i], ocean, rng, sigma_px, checked, daily.periodic_x)
+               for i in months_in}
     fields = [thinned[i][0] for i in months_in]
     sst, sigma = predict_window(loaded, fields, land, [months[i] for i in months_in], tiles,
                                 periodic_x=daily.periodic_x, device=device, batch_size=batch_size, precision=precision,
                                 advance=advance)
     month_fields, held = thinned[months_in[place]]
+    del thinned, fields  # only the low-rank candidate needs the thinned days from here on
+    if "low_rank" not in candidates:
+        month_fields, held.slots = month_fields.without_days(), month_fields.without_days().slots
     estimates = candidate_maps(errors.candidates, sst[place], month_fields, ocean, daily.periodic_x, sigma_px)
     errors.add(estimates, sigma[place], held, month_fields.nobs)
     return errors
@@ -113,25 +121,32 @@ class MonthlyCheck:
         self.daily, self.months, self.loaded, self.land, self.windows = daily, months, loaded, land, windows
         self.tiles, self.seed, self.same_tiles = tiles, seed, same_tiles
         self.device, self.batch_size, self.precision = device, batch_size, precision
+        self.candidates = check_candidates(~land, loaded)
         self.errors: dict[int, WithheldErrors] = {}
+
+    def months_to_check(self, selected: Sequence[int]) -> list[int]:
+        """The months checked for a run that writes the `selected` months, in time order."""
+        return sorted({j for i in selected for j in pooled_months(i, len(self.months))})
 
     def tiles_to_run(self, selected: Sequence[int]) -> int:
         """How many tiles the check runs the model on, for a run that writes the `selected` months."""
-        checked = {j for i in selected for j in pooled_months(i, len(self.months))}
-        return len(checked) * check_tile_count(self.tiles, for_adapt=self.same_tiles)
+        return len(self.months_to_check(selected)) * check_tile_count(self.tiles, for_adapt=self.same_tiles)
 
-    def rule(self, index: int, advance: Callable[[int], None] = lambda n: None) -> ChoiceRule | None:
-        """Month `index`'s rule, or None when too few pixels could be withheld around it."""
+    def check(self, index: int, month_to_thin: Callable[[int], MonthFields] | None = None,
+              advance: Callable[[int], None] = lambda n: None) -> None:
+        """Withhold observations of month `index` and keep the candidates' errors on them (check_month)."""
+        entropy = [self.seed, self.months[index].year, self.months[index].month]
+        tiles = check_tiles(self.tiles, [self.seed] if self.same_tiles else entropy, for_adapt=self.same_tiles)
+        self.errors[index] = check_month(self.daily, self.months, self.loaded, self.land, self.windows[index], tiles,
+                                         device=self.device, batch_size=self.batch_size, precision=self.precision,
+                                         entropy=entropy, candidates=self.candidates, month_to_thin=month_to_thin,
+                                         advance=advance)
+
+    def rule(self, index: int) -> ChoiceRule | None:
+        """Month `index`'s rule, or None when too few pixels could be withheld around it; its pooled months
+        must have been checked. The errors of earlier months, which no later rule needs, are let go."""
         needed = pooled_months(index, len(self.months))
-        self.errors = {j: errors for j, errors in self.errors.items() if j in needed}
-        for j in needed:
-            if j not in self.errors:
-                entropy = [self.seed, self.months[j].year, self.months[j].month]
-                tiles = check_tiles(self.tiles, [self.seed] if self.same_tiles else entropy,
-                                    for_adapt=self.same_tiles)
-                self.errors[j] = check_month(self.daily, self.months, self.loaded, self.land, self.windows[j], tiles,
-                                             device=self.device, batch_size=self.batch_size, precision=self.precision,
-                                             entropy=entropy, advance=advance)
+        self.errors = {j: errors for j, errors in self.errors.items() if j >= needed.start}
         return fit_rule([self.errors[j] for j in needed], self.months[index].label)
 
 
@@ -169,18 +184,24 @@ def candidate_maps(names: Sequence[str], model_sst: np.ndarray, fields: MonthFie
     return maps
 
 
-def _thinned_month(daily: DailyInput, month: Month, ocean: np.ndarray, loaded: LoadedModel, rng: np.random.Generator,
-                   sigma_px: tuple[float, float], checked: np.ndarray):
+def _thinned_month(full: MonthFields, month: Month, ocean: np.ndarray, rng: np.random.Generator,
+                   sigma_px: tuple[float, float], checked: np.ndarray, periodic_x: bool):
     """(MonthFields of the month with observations withheld, the Withheld record, scored where `checked`)."""
-    full = read_month(daily, month, ocean, loaded)
-    held = withhold(full.slots, ocean, rng, days_in_month=month.days_in_month, periodic_x=daily.periodic_x,
+    held = withhold(full.slots, ocean, rng, days_in_month=month.days_in_month, periodic_x=periodic_x,
                     where=checked)  # thins full.slots in place: a month at 0.05 degree is 3 GB
     try:
-        baseline, nobs = monthly_baseline(held.slots, ocean, sigma_px=sigma_px, periodic_x=daily.periodic_x)
+        baseline, nobs = monthly_baseline(held.slots, ocean, sigma_px=sigma_px, periodic_x=periodic_x)
     except ValueError:  # everything withheld: keep the month's own baseline and score nothing in it
         nothing = np.full(ocean.shape, np.nan, np.float32)
         return full, Withheld(slots=held.slots, reference=nothing, reference_var=nothing, shared_var=nothing)
     return MonthFields(slots=held.slots, baseline=baseline, nobs=nobs), held
+
+
+def check_candidates(ocean: np.ndarray, loaded: LoadedModel) -> tuple[str, ...]:
+    """The estimators the check scores: the low-rank one only on months small enough (LOW_RANK_MAX_ENTRIES)."""
+    if _low_rank_affordable(ocean, loaded):
+        return "model", "low_rank", "composite", "wide_fill"
+    return "model", "composite", "wide_fill"
 
 
 def _low_rank_affordable(ocean: np.ndarray, loaded: LoadedModel) -> bool:

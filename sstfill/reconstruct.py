@@ -10,17 +10,29 @@ from __future__ import annotations
 import logging
 import os
 from collections.abc import Sequence
+from functools import partial
 from pathlib import Path
 
+import numpy as np
+
 from sstfill.adapt import adapt_to_input
-from sstfill.check import MonthlyCheck, candidate_maps, check_tiles
+from sstfill.check import MonthlyCheck, candidate_maps, check_tiles, pooled_months
 from sstfill.checkpoint import LoadedModel, load_model
 from sstfill.config import DEVICE, ReconstructConfig
-from sstfill.data.months import MonthFields, centred_windows, group_months, incomplete_text, month_bounds, select_months
+from sstfill.data.months import (
+    Month,
+    MonthFields,
+    centred_windows,
+    group_months,
+    incomplete_text,
+    month_bounds,
+    select_months,
+)
 from sstfill.data.predict import predict_window, read_month
 from sstfill.data.tiling import ocean_tiles, tile_mask
 from sstfill.device import resolve_device
 from sstfill.errors import InputError
+from sstfill.io.daily import DailyInput
 from sstfill.io.land import land_file, resolve_land
 from sstfill.io.output import atomic_output, check_output_path
 from sstfill.io.read import open_daily
@@ -115,27 +127,38 @@ def reconstruct(inputs: Sequence[str | os.PathLike] | str | os.PathLike, out: st
     with atomic_output(out, overwrite=overwrite) as tmp:
         writer = MonthlyWriter(tmp, daily.lat, daily.lon, starts, ends, info)
         try:
-            cache: dict[int, MonthFields] = {}  # the current window's months, each read once
+            written = {i: index for index, i in enumerate(selected)}
+            checked = checks.months_to_check(selected) if checks else []
+            keep_days = checks is not None and "low_rank" in checks.candidates  # its map needs a month's days
+            cache = MonthCache(daily, months, ocean, loaded, {i: windows[i][0] for i in selected}, keep_days)
+            predicted: dict[int, tuple[np.ndarray, np.ndarray, MonthFields]] = {}  # maps waiting for their rule
             work = len(chosen) * len(tiles) + (checks.tiles_to_run(selected) if checks else 0)
             with progress(work, "reconstructing (tiles)") as advance:
-                for index, i in enumerate(selected):
-                    window, place = windows[i]
-                    cache = {j: cache[j] for j in window if j in cache}
-                    rule = checks.rule(i, advance) if checks else None
-                    if checks:
-                        calibration.append(f"{months[i].label}: {rule.describe() if rule else UNCALIBRATED}")
-                    cache = {j: cache[j] if j in cache else read_month(daily, months[j], ocean, loaded) for j in window}
-                    fields = [cache[j] for j in window]
-                    sst, uncertainty = predict_window(loaded, fields, land, [months[j] for j in window], tiles,
-                                                      periodic_x=daily.periodic_x, device=torch_device,
-                                                      batch_size=batch_size, precision=precision, advance=advance)
-                    sst, uncertainty = sst[place], uncertainty[place]
-                    if rule is not None:
-                        estimates = candidate_maps(rule.candidates, sst, fields[place], ocean, daily.periodic_x,
-                                                   sigma_px, rule)
-                        sst, uncertainty = rule.apply(estimates, uncertainty, fields[place].nobs)
-                    check_result(sst, uncertainty, ocean, pack=pack, where=months[i].label)
-                    writer.write(index, sst, uncertainty, fields[place].nobs)
+                # month by month: a month's maps are made before the check thins its days, and written once
+                # the months their rule pools are checked
+                for step in sorted({*selected, *checked}):
+                    if step in written:
+                        window, place = windows[step]
+                        fields = cache.window(window)
+                        sst, uncertainty = predict_window(loaded, fields, land, [months[j] for j in window], tiles,
+                                                          periodic_x=daily.periodic_x, device=torch_device,
+                                                          batch_size=batch_size, precision=precision, advance=advance)
+                        kept = fields[place] if keep_days else fields[place].without_days()
+                        predicted[step] = sst[place], uncertainty[place], kept
+                        del fields
+                    if checks and step in checked:
+                        checks.check(step, partial(cache.to_thin, after=step), advance)
+                    for i in [i for i in predicted if not checks or pooled_months(i, len(months))[-1] <= step]:
+                        sst, uncertainty, month_fields = predicted.pop(i)
+                        rule = checks.rule(i) if checks else None
+                        if checks:
+                            calibration.append(f"{months[i].label}: {rule.describe() if rule else UNCALIBRATED}")
+                        if rule is not None:
+                            estimates = candidate_maps(rule.candidates, sst, month_fields, ocean, daily.periodic_x,
+                                                       sigma_px, rule)
+                            sst, uncertainty = rule.apply(estimates, uncertainty, month_fields.nobs)
+                        check_result(sst, uncertainty, ocean, pack=pack, where=months[i].label)
+                        writer.write(written[i], sst, uncertainty, month_fields.nobs)
             if calibration:
                 writer.set_calibration("\n".join(calibration))
         finally:
@@ -144,3 +167,30 @@ def reconstruct(inputs: Sequence[str | os.PathLike] | str | os.PathLike, out: st
     return out
 
 
+class MonthCache:
+    """The input's months as the model reads them (read_month), each read once: those of the current
+    window are held for its maps; the check then takes a month to thin in place, or a copy of it where
+    a later window or the low-rank candidate (keep_days) still needs its days."""
+
+    def __init__(self, daily: DailyInput, months: list[Month], ocean: np.ndarray, loaded: LoadedModel,
+                 windows: dict[int, range], keep_days: bool):
+        self.daily, self.months, self.ocean, self.loaded = daily, months, ocean, loaded
+        self.windows, self.keep_days = windows, keep_days  # the window of each month written
+        self.held: dict[int, MonthFields] = {}
+
+    def window(self, window: range) -> list[MonthFields]:
+        """The window's months, read where not held; the months outside it are let go."""
+        self.held = {j: self.held[j] if j in self.held else self.read(j) for j in window}
+        return [self.held[j] for j in window]
+
+    def to_thin(self, index: int, *, after: int) -> MonthFields:
+        """Month `index` for the check to thin, once the maps of the months up to `after` are made."""
+        if index not in self.held:
+            return self.read(index)
+        if self.keep_days or any(index in window for i, window in self.windows.items() if i > after):
+            held = self.held[index]
+            return MonthFields(held.slots.copy(), held.baseline, held.nobs)
+        return self.held.pop(index)
+
+    def read(self, index: int) -> MonthFields:
+        return read_month(self.daily, self.months[index], self.ocean, self.loaded)

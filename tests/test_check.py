@@ -109,3 +109,51 @@ def test_the_check_runs_on_a_third_of_the_tiles_within_its_pixel_bounds():
     cap = CHECK_MAX_PIXELS // (64 * 64)
     assert check_tile_count([tile] * 3800) == cap == check_tile_count([tile] * 3800, for_adapt=True) < 3800 // 3
 
+
+
+@pytest.fixture(scope="module")
+def three_month_model(store, tmp_path_factory):
+    """A tiny model whose window is three months, so that a month's days serve three maps."""
+    from sstfill.config import ModelConfig, TrainConfig
+    from sstfill.train import train
+
+    path = tmp_path_factory.mktemp("window3") / "window3.pt"
+    train([store], path, config=TrainConfig(epochs=1, samples_per_epoch=4, batch_size=2, tile_size=32,
+                                            months_per_window=3),
+          model_config=ModelConfig(embed_dim=16, hidden=16, depth=1), device="cpu")
+    return path
+
+
+@pytest.mark.parametrize(("window", "low_rank", "months"), [(1, False, None), (1, True, None), (1, False, "2021-02"),
+                                                           (3, False, None)])
+def test_the_check_thins_the_months_read_for_the_maps_after_them(small_region, tiny_model, three_month_model,
+                                                                   tmp_path, monkeypatch, window, low_rank, months):
+    """Each month is read once, its maps made before the check thins its days (in place when no later map
+    needs them and the low-rank candidate is left out): the output is that of a check that reads anew."""
+    import sstfill.check as check
+    import sstfill.reconstruct as stage
+
+    model = tiny_model if window == 1 else three_month_model
+    if not low_rank:
+        monkeypatch.setattr(check, "LOW_RANK_MAX_ENTRIES", 0)
+    reads = []
+
+    def counted_read(daily, month, ocean, loaded):
+        reads.append(month.label)
+        return real_read(daily, month, ocean, loaded)
+
+    real_read = stage.read_month
+    monkeypatch.setattr(stage, "read_month", counted_read)
+    monkeypatch.setattr(check, "read_month", counted_read)
+    once = stage.reconstruct([small_region[0]], tmp_path / "once.nc", model=model, device="cpu", months=months)
+    expected = ["2021-01", "2021-02", "2021-03"] if months else ["2021-01", "2021-02", "2021-03", "2021-04"]
+    assert sorted(reads) == expected, "every month read once, those only the check needs included"
+
+    real_check = check.MonthlyCheck.check
+    monkeypatch.setattr(check.MonthlyCheck, "check",
+                        lambda self, index, month_to_thin=None, advance=None: real_check(self, index))
+    anew = stage.reconstruct([small_region[0]], tmp_path / "anew.nc", model=model, device="cpu", months=months)
+    with xr.open_dataset(once) as a, xr.open_dataset(anew) as b:
+        for name in ("sst", "sst_uncertainty", "nobs"):
+            np.testing.assert_array_equal(a[name].values, b[name].values)
+        assert a["sst_uncertainty"].attrs["calibration"] == b["sst_uncertainty"].attrs["calibration"]

@@ -183,6 +183,11 @@ class MonthFields:
     baseline: np.ndarray  # (H, W) float32 K, filled over ocean, NaN on land
     nobs: np.ndarray  # (H, W) int32 valid days
 
+    def without_days(self) -> MonthFields:
+        """The month with its baseline and counts but no days: what is kept of a month whose days are no
+        longer needed (a global 0.05 degree month's days are 3 GB)."""
+        return MonthFields(np.empty((0, *self.slots.shape[1:]), np.float32), self.baseline, self.nobs)
+
 
 def load_month(sst: xr.DataArray, month: Month, ocean: np.ndarray, *, sigma_px: float | tuple[float, float],
                periodic_x: bool,
