@@ -15,7 +15,7 @@ from sstfill.checkpoint import LoadedModel
 from sstfill.config import PRECISION
 from sstfill.data.dataset import Normalisation, model_reference, run_model, window_inputs
 from sstfill.data.months import Month, MonthFields, load_month, month_of_year, padded_days_mask
-from sstfill.data.tiling import Stitcher, Tile, blend_weights, extract
+from sstfill.data.tiling import Stitcher, Tile, blend_weights, extract, tile_overlap
 from sstfill.device import inference_batch_size, to_device
 from sstfill.errors import InputError
 from sstfill.io.daily import DailyInput
@@ -53,13 +53,14 @@ def predict_window(loaded: LoadedModel, fields: list[MonthFields], land: np.ndar
         residual = mean.cpu().numpy() * norm.target_std + norm.target_mean
         sigma = np.exp(0.5 * log_var.cpu().numpy()) * norm.target_std
         for i, tile in enumerate(batch_tiles):
-            weights = blend_weights(tile.height, tile.width, contract.tile_size // 4)
+            weights = blend_weights(tile.height, tile.width, tile_overlap(contract.tile_size))
             stitcher.add(np.concatenate([residual[i], sigma[i]]), tile, weights)
         advance(len(batch_tiles))
-    stitched = stitcher.result()
-    ocean = ~land
-    sst = np.where(ocean, baseline + stitched[:n_months], np.nan).astype(np.float32)
-    uncertainty = np.where(ocean, stitched[n_months:], np.nan).astype(np.float32)
+    stitched = stitcher.result()  # in place, as what follows: a global 0.05 degree map is 100 MB
+    del stitcher
+    stitched[:, land] = np.nan
+    sst, uncertainty = stitched[:n_months], stitched[n_months:]
+    sst += baseline
     return sst, uncertainty
 
 

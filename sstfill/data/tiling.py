@@ -4,7 +4,7 @@ The model sees fixed-size tiles; domains run from a small region to the globe. T
 overlap, and each prediction is weighted by a raised-cosine ramp near its edges, so
 neighbouring tiles cross-fade instead of meeting at a visible seam. On a periodic x axis
 (global longitude) tiles step around the circle and the last one wraps past the right
-edge. Stitching holds two (C, H, W) float64 arrays, whatever the number of tiles.
+edge. Stitching holds two (C, H, W) float32 arrays, whatever the number of tiles.
 """
 
 from dataclasses import dataclass
@@ -47,10 +47,19 @@ def tile_grid(height: int, width: int, tile: int, overlap: int, *, periodic_x: b
     return [Tile(y0, x0, tile_h, tile_w) for y0 in ys for x0 in xs]
 
 
+OVERLAP_SHARE = 4
+"""Tiles of the model's size overlap by 1 / OVERLAP_SHARE of it, and blend over that overlap."""
+
+
+def tile_overlap(tile: int) -> int:
+    """How many pixels tiles of `tile` pixels overlap and blend over (OVERLAP_SHARE)."""
+    return tile // OVERLAP_SHARE
+
+
 def ocean_tiles(land: np.ndarray, tile: int, *, periodic_x: bool = False) -> list[Tile]:
-    """The tiles of tile_grid (overlap tile // 4) that hold any ocean (land False)."""
+    """The tiles of tile_grid (overlap tile_overlap) that hold any ocean (land False)."""
     height, width = land.shape
-    return [t for t in tile_grid(height, width, tile, tile // 4, periodic_x=periodic_x)
+    return [t for t in tile_grid(height, width, tile, tile_overlap(tile), periodic_x=periodic_x)
             if not extract(land, t, periodic_x=periodic_x).all()]
 
 
@@ -87,15 +96,16 @@ def extract(array: np.ndarray, tile: Tile, *, periodic_x: bool = False) -> np.nd
 class Stitcher:
     """Accumulates weighted tile predictions into a (C, H, W) field.
 
-    Memory is two float64 arrays of the domain size (weighted sum and sum of weights),
-    whatever the number of tiles; result() is their ratio.
+    Memory is two float32 arrays of the domain size (weighted sum and sum of weights),
+    whatever the number of tiles (float32 suffices: a pixel sums a few tiles' values, and a
+    global 0.05 degree month's arrays would take 830 MB in float64); result() is their ratio.
     """
 
     def __init__(self, channels: int, height: int, width: int, *, periodic_x: bool = False):
         self.shape = (channels, height, width)
         self.periodic_x = periodic_x
-        self._sum = np.zeros(self.shape, dtype=np.float64)
-        self._weight = np.zeros(self.shape, dtype=np.float64)
+        self._sum = np.zeros(self.shape, dtype=np.float32)
+        self._weight = np.zeros(self.shape, dtype=np.float32)
 
     def add(self, values: np.ndarray, tile: Tile, weights: np.ndarray) -> None:
         """Add (C, th, tw) values with (th, tw) weights at the tile; NaN values weigh zero."""
@@ -107,17 +117,19 @@ class Stitcher:
         if not np.all(weights >= 0):
             raise ValueError("weights must be finite and non-negative")
         valid = np.isfinite(values)
-        weighted = np.where(valid, weights.astype(np.float64), 0.0)
-        contribution = np.where(valid, values, 0.0) * weighted
+        weighted = np.where(valid, weights.astype(np.float32), np.float32(0))
+        contribution = np.where(valid, values.astype(np.float32), np.float32(0)) * weighted
         rows = slice(tile.y0, tile.y0 + tile.height)
         for dst, src in _column_pieces(tile, self.shape[1], self.shape[2], self.periodic_x):
             self._sum[:, rows, dst] += contribution[:, :, src]
             self._weight[:, rows, dst] += weighted[:, :, src]
 
     def result(self) -> np.ndarray:
-        """(C, H, W) float32 weighted mean; NaN where no tile contributed."""
-        out = np.full(self.shape, np.nan, dtype=np.float32)
-        np.divide(self._sum, self._weight, out=out, where=self._weight > 0, casting="unsafe")
+        """(C, H, W) float32 weighted mean; NaN where no tile contributed. Computed in the stitcher's own
+        memory, so it takes no more, and the stitcher is spent."""
+        out, weight = self._sum, self._weight
+        with np.errstate(invalid="ignore"):  # 0 / 0 where no tile contributed: NaN, as documented
+            out /= weight
         return out
 
 

@@ -64,7 +64,7 @@ def check_round_trip(height, width, tile, overlap, periodic_x, seed=0):
         stitcher.add(patch, t, blend_weights(t.height, t.width, overlap))
     result = stitcher.result()
     assert result.dtype == np.float32
-    np.testing.assert_allclose(result, field, rtol=1e-6, atol=1e-6)
+    np.testing.assert_allclose(result, field, rtol=1e-5, atol=1e-5)  # float32 sums of up to dozens of tiles
 
 
 def check_blend_weights(height, width, overlap):
