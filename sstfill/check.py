@@ -16,11 +16,11 @@ import torch
 
 from sstfill.baselines.dineof import dineof_monthly
 from sstfill.checkpoint import LoadedModel
-from sstfill.data.baseline import fill_gaps, monthly_baseline
+from sstfill.data.baseline import composite, fill_gaps, filled_composite
 from sstfill.data.calibration import ChoiceRule, WithheldErrors
 from sstfill.data.months import Month, MonthFields
 from sstfill.data.predict import predict_window, read_month
-from sstfill.data.tiling import Tile, tile_mask
+from sstfill.data.tiling import Tile, extract, tile_mask
 from sstfill.data.withhold import Withheld, withhold
 from sstfill.io.daily import DailyInput
 
@@ -76,10 +76,10 @@ def check_month(daily: DailyInput, months: list[Month], loaded: LoadedModel, lan
                 month_to_thin: Callable[[int], MonthFields] | None = None,
                 advance: Callable[[int], None] = lambda n: None) -> WithheldErrors:
     """The candidates' errors on observations withheld from one month, months[window[0][window[1]]]:
-    its window thinned with draws from `entropy`, the model run on `tiles` (check_tiles), scored with the
-    model's among `candidates` (check_candidates). month_to_thin(i): month i as read (read_month), whose
-    days the check may thin in place (default: read anew), so that a month read for its own map is not
-    read twice."""
+    its window thinned with draws from `entropy`, the model run on `tiles` (check_tiles), each of
+    `candidates` (check_candidates) scored. month_to_thin(i): month i as read (read_month), whose days
+    the check takes over, to thin in place (default: read anew), so that a month read for its own map
+    is not read twice."""
     ocean = ~land
     months_in, place = window
     rng = np.random.default_rng([*entropy, 1])
@@ -87,16 +87,17 @@ def check_month(daily: DailyInput, months: list[Month], loaded: LoadedModel, lan
     errors = WithheldErrors(candidates)
     checked = tile_mask(land.shape, tiles, periodic_x=daily.periodic_x)
     read = month_to_thin or (lambda i: read_month(daily, months[i], ocean, loaded))
-    thinned = {i: _thinned_month(read(i), months[i], ocean, rng, sigma_px, checked, daily.periodic_x)
-               for i in months_in}
+    keep_days = "low_rank" in candidates  # the only candidate that needs the thinned month's days
+    thinned = {i: _thinned_month(read(i), months[i], ocean, rng, sigma_px, checked, tiles, daily.periodic_x,
+                                 keep_days=keep_days) for i in months_in}
+    tile_days = {t: np.stack([thinned[i][2].pop(t) for i in months_in]) for t in tiles}  # (M, D, th, tw) each
     fields = [thinned[i][0] for i in months_in]
+    month_fields, held, _ = thinned[months_in[place]]
+    del thinned
     sst, sigma = predict_window(loaded, fields, land, [months[i] for i in months_in], tiles,
                                 periodic_x=daily.periodic_x, device=device, batch_size=batch_size, precision=precision,
-                                advance=advance)
-    month_fields, held = thinned[months_in[place]]
-    del thinned, fields  # only the low-rank candidate needs the thinned days from here on
-    if "low_rank" not in candidates:
-        month_fields, held.slots = month_fields.without_days(), month_fields.without_days().slots
+                                advance=advance, tile_days=tile_days)
+    del fields, tile_days
     estimates = candidate_maps(errors.candidates, sst[place], month_fields, ocean, daily.periodic_x, sigma_px)
     errors.add(estimates, sigma[place], held, month_fields.nobs)
     return errors
@@ -185,16 +186,26 @@ def candidate_maps(names: Sequence[str], model_sst: np.ndarray, fields: MonthFie
 
 
 def _thinned_month(full: MonthFields, month: Month, ocean: np.ndarray, rng: np.random.Generator,
-                   sigma_px: tuple[float, float], checked: np.ndarray, periodic_x: bool):
-    """(MonthFields of the month with observations withheld, the Withheld record, scored where `checked`)."""
-    held = withhold(full.slots, ocean, rng, days_in_month=month.days_in_month, periodic_x=periodic_x,
-                    where=checked)  # thins full.slots in place: a month at 0.05 degree is 3 GB
+                   sigma_px: tuple[float, float], checked: np.ndarray, tiles: list[Tile], periodic_x: bool, *,
+                   keep_days: bool) -> tuple[MonthFields, Withheld, dict[Tile, np.ndarray]]:
+    """(the month with observations withheld, as MonthFields holding its days only with keep_days; the
+    Withheld record, scored where `checked`; the thinned days of each of `tiles`, all the model needs).
+    The month's days are thinned in place and, without keep_days, let go before its gaps are filled:
+    a month at 0.05 degree is 3 GB, the days of the check's tiles a tenth of that."""
+    days, own_baseline = full.slots, full.baseline
+    full.slots = full.without_days().slots  # the days are the check's now: the caller's reference would hold them
+    held = withhold(days, ocean, rng, days_in_month=month.days_in_month, periodic_x=periodic_x, where=checked)
+    mean, nobs = composite(days)
+    tile_days = {tile: extract(days, tile, periodic_x=periodic_x).copy() for tile in tiles}
+    if not keep_days:
+        days = held.slots = np.empty((0, *ocean.shape), np.float32)
     try:
-        baseline, nobs = monthly_baseline(held.slots, ocean, sigma_px=sigma_px, periodic_x=periodic_x)
+        baseline = filled_composite(mean, ocean, sigma_px=sigma_px, periodic_x=periodic_x)
     except ValueError:  # everything withheld: keep the month's own baseline and score nothing in it
         nothing = np.full(ocean.shape, np.nan, np.float32)
-        return full, Withheld(slots=held.slots, reference=nothing, reference_var=nothing, shared_var=nothing)
-    return MonthFields(slots=held.slots, baseline=baseline, nobs=nobs), held
+        return (MonthFields(days, own_baseline, nobs),
+                Withheld(slots=days, reference=nothing, reference_var=nothing, shared_var=nothing), tile_days)
+    return MonthFields(slots=days, baseline=baseline, nobs=nobs), held, tile_days
 
 
 def check_candidates(ocean: np.ndarray, loaded: LoadedModel) -> tuple[str, ...]:

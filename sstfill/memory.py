@@ -18,10 +18,10 @@ log = logging.getLogger(__name__)
 
 # Peak resident memory of reconstruct: about 0.7 GB for any small domain (libraries, model, a batch
 # of tiles), then growing with the pixel-days of one window of months: a 0.05 degree global month
-# (802 M pixel-days) peaks at 10.3 GB with the check and 6.0 GB without (benchmarks/global_cost.py).
+# (802 M pixel-days) peaks at 5.65 GB with the check and 5.1 GB without (benchmarks/global_cost.py).
 # Slightly low rather than high: the estimate refuses only what cannot fit.
 FIXED_BYTES = 0.8e9
-BYTES_PER_PIXEL_DAY = {True: 12.0, False: 7.0}  # with, without the check on withheld observations
+BYTES_PER_PIXEL_DAY = {True: 6.0, False: 5.3}  # with, without the check on withheld observations
 
 
 def estimate_bytes(ny: int, nx: int, days: int, *, check: bool) -> float:

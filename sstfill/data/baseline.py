@@ -117,8 +117,14 @@ def monthly_baseline(
     ocean and NaN on land; count (H, W) int32 is the number of valid days per pixel.
     """
     mean, count = composite(days)
-    baseline = fill_gaps(mean, ocean, sigma_px=sigma_px, periodic_x=periodic_x)
-    return baseline.astype(np.float32, copy=False), count
+    return filled_composite(mean, ocean, sigma_px=sigma_px, periodic_x=periodic_x), count
+
+
+def filled_composite(
+    mean: np.ndarray, ocean: np.ndarray, *, sigma_px: float | tuple[float, float] = 2.0, periodic_x: bool = False
+) -> np.ndarray:
+    """The baseline (H, W) float32 from a month's composite (composite's mean): its gaps filled over the ocean."""
+    return fill_gaps(mean, ocean, sigma_px=sigma_px, periodic_x=periodic_x).astype(np.float32, copy=False)
 
 
 def _smooth(

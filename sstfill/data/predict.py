@@ -7,6 +7,7 @@ here, so they cannot disagree on what the model sees.
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import partial
 
 import numpy as np
 import torch
@@ -32,21 +33,28 @@ def model_normalisation(model: SpatioTemporalModel) -> Normalisation:
 @torch.inference_mode()  # no autograd bookkeeping at all, unlike no_grad
 def predict_window(loaded: LoadedModel, fields: list[MonthFields], land: np.ndarray, months, tiles: list[Tile], *,
                    periodic_x: bool, device: torch.device, batch_size: int | None = None, precision: str = PRECISION,
-                   advance: Callable[[int], None] = lambda n: None) -> tuple[np.ndarray, np.ndarray]:
+                   advance: Callable[[int], None] = lambda n: None,
+                   tile_days: dict[Tile, np.ndarray] | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Monthly SST and its one-sigma uncertainty (M, H, W) in kelvin for one window of months,
     from the model's predictions on `tiles` (ocean_tiles), `batch_size` tiles at a time (None:
-    device.inference_batch_size) in `precision`; advance(n) is told of each batch."""
+    device.inference_batch_size) in `precision`; advance(n) is told of each batch. tile_days: each
+    tile's days (M, max_days, th, tw), already cut out of months whose fields no longer hold them."""
     batch_size = batch_size or inference_batch_size(device)
     model, contract = loaded.model, loaded.contract
     norm = model_normalisation(model)
-    slots = fields[0].slots[None] if len(fields) == 1 else np.stack([f.slots for f in fields])  # no copy of one month
+    days_of: Callable[[Tile], np.ndarray]
+    if tile_days is None:
+        slots = fields[0].slots[None] if len(fields) == 1 else np.stack([f.slots for f in fields])  # no copy of one
+        days_of = partial(extract, slots, periodic_x=periodic_x)
+    else:
+        days_of = tile_days.__getitem__
     baseline = model_reference(np.stack([f.baseline for f in fields]), contract.target)
     padded, moy = padded_days_mask(months, contract.max_days), month_of_year(months)
     n_months, height, width = baseline.shape
     stitcher = Stitcher(2 * n_months, height, width, periodic_x=periodic_x)
     for start in range(0, len(tiles), batch_size):
         batch_tiles = tiles[start:start + batch_size]
-        arrays = [window_inputs(extract(slots, t, periodic_x=periodic_x), extract(baseline, t, periodic_x=periodic_x),
+        arrays = [window_inputs(days_of(t), extract(baseline, t, periodic_x=periodic_x),
                                 extract(land, t, periodic_x=periodic_x), padded, moy, norm) for t in batch_tiles]
         batch = {k: to_device(np.stack([a[k] for a in arrays]), device) for k in arrays[0]}
         mean, log_var = run_model(model, batch, precision)
