@@ -87,9 +87,8 @@ def check_month(daily: DailyInput, months: list[Month], loaded: LoadedModel, lan
     errors = WithheldErrors(candidates)
     checked = tile_mask(land.shape, tiles, periodic_x=daily.periodic_x)
     read = month_to_thin or (lambda i: read_month(daily, months[i], ocean, loaded))
-    keep_days = "low_rank" in candidates  # the only candidate that needs the thinned month's days
     thinned = {i: _thinned_month(read(i), months[i], ocean, rng, sigma_px, checked, tiles, daily.periodic_x,
-                                 keep_days=keep_days) for i in months_in}
+                                 keep_days=needs_days(candidates)) for i in months_in}
     tile_days = {t: np.stack([thinned[i][2].pop(t) for i in months_in]) for t in tiles}  # (M, D, th, tw) each
     fields = [thinned[i][0] for i in months_in]
     month_fields, held, _ = thinned[months_in[place]]
@@ -206,6 +205,12 @@ def _thinned_month(full: MonthFields, month: Month, ocean: np.ndarray, rng: np.r
         return (MonthFields(days, own_baseline, nobs),
                 Withheld(slots=days, reference=nothing, reference_var=nothing, shared_var=nothing), tile_days)
     return MonthFields(slots=days, baseline=baseline, nobs=nobs), held, tile_days
+
+
+def needs_days(candidates: Sequence[str]) -> bool:
+    """Whether a candidate's map is made from a month's days (the low-rank one, in candidate_maps), not only
+    from its baseline and counts: the month's days must then be kept until its maps are made."""
+    return "low_rank" in candidates
 
 
 def check_candidates(ocean: np.ndarray, loaded: LoadedModel) -> tuple[str, ...]:

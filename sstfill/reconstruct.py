@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from sstfill.adapt import adapt_to_input
-from sstfill.check import MonthlyCheck, candidate_maps, check_tiles, pooled_months
+from sstfill.check import MonthlyCheck, candidate_maps, check_tiles, needs_days, pooled_months
 from sstfill.checkpoint import LoadedModel, load_model
 from sstfill.config import DEVICE, ReconstructConfig
 from sstfill.data.months import (
@@ -129,7 +129,7 @@ def reconstruct(inputs: Sequence[str | os.PathLike] | str | os.PathLike, out: st
         try:
             written = {i: index for index, i in enumerate(selected)}
             checked = checks.months_to_check(selected) if checks else []
-            keep_days = checks is not None and "low_rank" in checks.candidates  # its map needs a month's days
+            keep_days = checks is not None and needs_days(checks.candidates)
             cache = MonthCache(daily, months, ocean, loaded, {i: windows[i][0] for i in selected}, keep_days)
             predicted: dict[int, tuple[np.ndarray, np.ndarray, MonthFields]] = {}  # maps waiting for their rule
             work = len(chosen) * len(tiles) + (checks.tiles_to_run(selected) if checks else 0)
