@@ -296,7 +296,7 @@ def adapt_model(loaded: LoadedModel, months: list[Month], fields: list[MonthFiel
     validation_s = time.monotonic() - timer
     config = loaded.training.get("config", {})
     optimizer = torch.optim.AdamW(model.parameters(), lr=learning_rate,
-                                  weight_decay=float(config.get("weight_decay", 1e-4)))
+                                  weight_decay=float(config.get("weight_decay", 1e-4)), fused=True)
     best_state, stale, step_s, stopped = None, 0, None, f"{max_steps} steps"
     with torch.random.fork_rng(devices=[device.index or 0] if device.type == "cuda" else []), \
             progress(max_steps, "adapting the model to the input (steps)") as advance:

@@ -57,10 +57,8 @@ class DailyNeighbourhood(nn.Module):
             # The separable Gaussian (zero beyond the edges) as products with banded matrices: on CPU a
             # matrix product runs several times faster than a one-channel conv2d.
             smooth = self._band(i, h, planes) @ planes @ self._band(i, w, planes).T
-            weight = smooth[:, 1]
-            mean = torch.where(weight > 1e-3, smooth[:, 0] / weight.clamp_min(1e-3), torch.zeros_like(weight))
-            out[:, 2 * i] = mean
-            out[:, 2 * i + 1] = weight
+            weight = out[:, 2 * i + 1].copy_(smooth[:, 1])
+            torch.where(weight > 1e-3, smooth[:, 0] / weight.clamp_min(1e-3), weight.new_zeros(()), out=out[:, 2 * i])
         return out
 
 

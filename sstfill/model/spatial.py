@@ -62,6 +62,7 @@ class _EncoderLayer(nn.TransformerEncoderLayer):
         heads = attention.num_heads
         q, k, v = F.linear(x, attention.in_proj_weight, attention.in_proj_bias).reshape(b, n, 3, heads, c // heads) \
             .permute(2, 0, 3, 1, 4)
-        weights = torch.softmax(q @ k.transpose(-2, -1) * (c // heads) ** -0.5, dim=-1)
+        # Scaled before the product, as torch does: q holds head_dim / n as many values as the weights.
+        weights = torch.softmax((q * (c // heads) ** -0.5) @ k.transpose(-2, -1), dim=-1)
         mixed = (dropout(weights, attention.dropout, True) @ v).transpose(1, 2).reshape(b, n, c)
         return self.dropout1(attention.out_proj(mixed))
