@@ -27,6 +27,7 @@ import torch
 from profile_train import random_batch
 from sstfill.config import MAX_MONTH_DAYS, PRECISIONS, TrainConfig
 from sstfill.data.dataset import run_model
+from sstfill.device import adamw
 from sstfill.model import SpatioTemporalModel
 from sstfill.model.loss import training_loss
 
@@ -59,9 +60,10 @@ def main() -> None:
         torch.manual_seed(0)
         models = {"this": SpatioTemporalModel().train(), "other": other().train()}
     models["other"].load_state_dict(models["this"].state_dict())
-    # Each version with its own optimizer as its sstfill train builds it (fused where it says so).
-    fused = {"this": True, "other": "fused=True" in (args.against / "sstfill" / "train.py").read_text()}
-    optimizers = {k: torch.optim.AdamW(m.parameters(), lr=1e-3, fused=fused[k]) for k, m in models.items()}
+    # Each version with the optimizer its sstfill train builds (sstfill.device.adamw where it has one).
+    other_adamw = adamw if "def adamw(" in (args.against / "sstfill" / "device.py").read_text() else torch.optim.AdamW
+    optimizers = {"this": adamw(models["this"].parameters(), lr=1e-3),
+                  "other": other_adamw(models["other"].parameters(), lr=1e-3)}
     batch = random_batch(args.batch_size, args.tile_size, seed=0)
 
     def step(version: str) -> float:

@@ -24,6 +24,7 @@ import torch
 from profile_reconstruct import COMPONENTS, FORWARD, label_components
 from sstfill.config import MAX_MONTH_DAYS, PRECISIONS, DataContract, TrainConfig
 from sstfill.data.dataset import run_model
+from sstfill.device import adamw
 from sstfill.model import SpatioTemporalModel
 from sstfill.model.loss import training_loss
 
@@ -57,7 +58,7 @@ def main() -> None:
     args = parser.parse_args()
     torch.manual_seed(0)
     model = SpatioTemporalModel(**args.model_config).train()
-    optimizer = torch.optim.AdamW(model.parameters(), lr=1e-3, fused=True)  # as sstfill train's
+    optimizer = adamw(model.parameters(), lr=1e-3)  # as sstfill train's
     batch = random_batch(args.batch_size, args.tile_size, seed=0)
 
     def step() -> None:

@@ -46,6 +46,7 @@ from sstfill.data.predict import model_normalisation, read_month
 from sstfill.data.scores import FEW_DAYS
 from sstfill.data.tiling import Tile, extract
 from sstfill.data.withhold import MIN_HIDDEN_DAYS, hide_days, hide_unseen_elsewhere, withheld_days_mean
+from sstfill.device import adamw
 from sstfill.io.daily import DailyInput
 from sstfill.model.loss import masked_mse
 from sstfill.progress import progress
@@ -295,8 +296,7 @@ def adapt_model(loaded: LoadedModel, months: list[Month], fields: list[MonthFiel
     before = best = _validation_rmse(model, val_batches, norm.target_std)
     validation_s = time.monotonic() - timer
     config = loaded.training.get("config", {})
-    optimizer = torch.optim.AdamW(model.parameters(), lr=learning_rate,
-                                  weight_decay=float(config.get("weight_decay", 1e-4)), fused=True)
+    optimizer = adamw(model.parameters(), lr=learning_rate, weight_decay=float(config.get("weight_decay", 1e-4)))
     best_state, stale, step_s, stopped = None, 0, None, f"{max_steps} steps"
     with torch.random.fork_rng(devices=[device.index or 0] if device.type == "cuda" else []), \
             progress(max_steps, "adapting the model to the input (steps)") as advance:

@@ -9,7 +9,7 @@ import sys
 import pytest
 import torch
 
-from sstfill.device import configure_threads, resolve_device, thread_budget
+from sstfill.device import adamw, configure_threads, resolve_device, thread_budget
 from sstfill.errors import DeviceError
 from sstfill.testing import make_grid, synthetic_sst, write_netcdf
 
@@ -96,3 +96,30 @@ def test_cli_under_a_slurm_task_with_one_cpu(tmp_path):
     assert "1 CPU thread (SLURM_CPUS_PER_TASK)" in done.stderr
     assert "SLURM job 4_1" in done.stderr
     assert "SLURM job 5" not in done.stderr
+
+
+def test_adamw_uses_the_fused_kernel_where_torch_has_one_and_steps_as_the_plain_one(monkeypatch):
+    weights = [torch.nn.Parameter(torch.randn(5, 3)), torch.nn.Parameter(torch.randn(3))]
+    fused = adamw(weights, lr=0.1, weight_decay=0.01)
+    assert fused.defaults["fused"]  # this CPU build of torch has the kernel
+    twins = [torch.nn.Parameter(w.detach().clone()) for w in weights]
+    plain = torch.optim.AdamW(twins, lr=0.1, weight_decay=0.01)
+    for _ in range(3):
+        for w, t in zip(weights, twins, strict=True):
+            w.grad = torch.full_like(w, 0.5)
+            t.grad = torch.full_like(t, 0.5)
+        fused.step()
+        plain.step()
+    for w, t in zip(weights, twins, strict=True):
+        torch.testing.assert_close(w, t)
+
+    real = torch.optim.AdamW
+
+    def refuses_fused(params, fused=None, **settings):
+        if fused:
+            raise RuntimeError("`fused=True` requires all the params to be on a supported device")
+        return real(params, **settings)
+
+    monkeypatch.setattr(torch.optim, "AdamW", refuses_fused)
+    fallback = adamw(iter(weights), lr=0.1)  # a generator, as model.parameters() gives, is read once
+    assert not fallback.defaults["fused"] and len(fallback.param_groups[0]["params"]) == 2
