@@ -95,15 +95,19 @@ def test_calendars_decide_month_lengths():
     assert padded.shape == (2, 31) and padded[:, 30].all() and not padded[:, :30].any()
 
 
-def test_load_month_places_days_in_slots_and_leaves_nan():
-    time = days("2021-02-01", 28).isel(time=[0, 2, 27])
+@pytest.mark.parametrize("chunked", [True, False])  # a lazy (dask) input or one in memory
+@pytest.mark.parametrize("taken", [[0, 2, 27], [3, 4, 5]])  # with gaps between the days, or consecutive ones
+def test_load_month_places_days_in_slots_and_leaves_nan(taken, chunked):
+    time = days("2021-02-01", 28).isel(time=taken)
     sst = xr.DataArray(np.ones((3, 2, 2), np.float64) * np.array([1, 2, 3])[:, None, None], dims=("time", "lat", "lon"),
                        coords={"time": time})
     ocean = np.array([[True, True], [True, False]])
-    out = load_month(sst.chunk({"time": 1}), group_months(time)[0], ocean, sigma_px=2.0, periodic_x=False).slots
+    out = load_month(sst.chunk({"time": 1}) if chunked else sst, group_months(time)[0], ocean, sigma_px=2.0,
+                     periodic_x=False).slots
     assert out.shape == (31, 2, 2) and out.dtype == np.float32
-    assert out[0, 0, 0] == 1 and out[2, 0, 0] == 2 and out[27, 0, 0] == 3
-    assert np.isnan(out[1]).all() and np.isnan(out[28:]).all() and np.isnan(out[:, 1, 1]).all()
+    assert [out[slot, 0, 0] for slot in taken] == [1, 2, 3]
+    empty = np.setdiff1d(np.arange(31), taken)
+    assert np.isnan(out[empty]).all() and np.isnan(out[:, 1, 1]).all()
 
 
 def test_centred_windows():
