@@ -1,8 +1,9 @@
 """Dropout whose mask is drawn from random 16-bit integers on CPU.
 
 On CPU, torch's dropout draws its mask with a Bernoulli sampler that takes about three times as
-long as drawing uniform floats and comparing them, and uniform floats take three times as long as
-the same number of 16-bit integers cut from 64-bit draws (docs/research.md#since-020). Each
+long as drawing uniform floats and comparing them (docs/research.md#since-020), and uniform floats
+take three times as long as the same number of 16-bit integers cut from 64-bit draws
+(docs/research.md#a-fifth-session-the-training-step). Each
 element is kept with probability 1 - p, p rounded to a multiple of 1/65536 (for p = 0.1 the
 difference is 6e-6), and scaled by the inverse of that probability, so the expectation is exact.
 On other devices, in evaluation and for p = 0 or 1, torch's own dropout runs.

@@ -217,7 +217,9 @@ class _DayMeanOfHidden(torch.autograd.Function):
     The hidden values of a whole batch (8 tiles x 31 days x 64 x 64 pixels x 16 channels, 65 MB)
     never exist at once: the backward pass recomputes each tile-month's from the inputs it
     keeps. Blocks that stay in the processor's cache make PixelPath's forward and backward about
-    1.6 times as fast on CPU (docs/research.md#since-020)."""
+    1.6 times as fast on CPU (docs/research.md#since-020), and one block reused for every
+    tile-month, rather than new memory for each, faster again
+    (docs/research.md#a-fifth-session-the-training-step)."""
 
     @staticmethod
     def forward(ctx, pixels: Tensor, share: Tensor, weight: Tensor, base: Tensor, gelu: str) -> Tensor:
