@@ -201,7 +201,9 @@ def load_month(sst: xr.DataArray, month: Month, ocean: np.ndarray, *, sigma_px: 
     """
     from sstfill.data.baseline import monthly_baseline
 
-    slots = np.full((max_days, *ocean.shape), np.nan, dtype=np.float32)
+    slots = np.empty((max_days, *ocean.shape), dtype=np.float32)
+    # Not np.full: the read writes every day it has, and touches the new memory from its threads.
+    slots[np.setdiff1d(np.arange(max_days), month.day_slots)] = np.nan
     block = max(1, READ_BYTES // (4 * ocean.size))
     for start in range(0, month.time_indices.size, block):
         indices = month.time_indices[start:start + block]

@@ -21,11 +21,11 @@ def hide_days(slots: np.ndarray, rng: np.random.Generator, fraction: float = 0.5
     every pixel that another day of the month (drawn at random) did not see (DINCAE's trick:
     real cloud shapes from the data itself). In place (a month of a fine global grid is
     gigabytes): returns `slots`, changed; the donors' shapes are those before any hiding."""
-    days = np.flatnonzero(np.isfinite(slots).any(axis=(1, 2)))
-    if days.size < 2:
-        return slots
     pixels = slots[0].size
     seen = [np.packbits(np.isfinite(day)) for day in slots]  # one bit per pixel-day, to keep the shapes
+    days = np.flatnonzero([bits.any() for bits in seen])
+    if days.size < 2:
+        return slots
     for day in days:
         if rng.random() < fraction:
             donor = rng.choice(days[days != day])
@@ -40,8 +40,9 @@ def hide_unseen_elsewhere(slots: np.ndarray, ocean: np.ndarray, rng: np.random.G
     place (a random shift of a quarter to three quarters of the grid): seen pixels become
     never-observed ones, in gaps of the shapes and sizes this input really has. In place (a
     month of a fine global grid is gigabytes): returns `slots`, changed."""
-    seen = np.isfinite(slots).any(axis=0)
-    unseen = ocean & ~seen
+    unseen = ocean.copy()
+    for day in slots:  # a day at a time: a month's booleans at once would be 800 MB at 0.05 degree
+        unseen &= ~np.isfinite(day)
     if not unseen.any():
         return slots
     height, width = unseen.shape

@@ -10,13 +10,14 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import dask
+import dask.array
 import numpy as np
 import xarray as xr
 
 from sstfill.errors import InputError
 from sstfill.io.files import one_line
 from sstfill.io.grid import is_global_longitude
-from sstfill.io.plausible import Implausible, implausible
+from sstfill.io.plausible import PLAUSIBLE_SST_K, Implausible
 from sstfill.io.times import time_calendar
 
 
@@ -104,20 +105,49 @@ def scan_validity(daily: DailyInput) -> Validity:
     counts = []
     found = Implausible()
     for source, da in pieces:
-        bad = implausible(da)
-        valid = da.notnull() & ~bad
         try:
-            any_day, per_day, n_bad, low, high = dask.compute(valid.any("time"), valid.sum(("lat", "lon")), bad.sum(),
-                                                              da.min(), da.max())
+            per_day, found_here = _scan_piece(dask.array.asarray(da.data), observed)
         except (OSError, RuntimeError, ValueError) as exc:  # HDF5/netCDF errors from truncated or corrupt data
             raise InputError(
                 f"could not read the SST values in {source} ({one_line(exc)}); "
                 "check the file is complete (re-download or regenerate it)"
             ) from exc
-        observed |= np.asarray(any_day.values, dtype=bool)
-        counts.append(np.asarray(per_day.values, dtype=np.int64))
-        found += Implausible(int(n_bad), float(low), float(high))
+        counts.append(per_day)
+        found += found_here
     per_day = np.concatenate(counts)
     if daily.pieces and daily.order is not None:
         per_day = per_day[daily.order]
     return Validity(observed=observed, per_day=per_day, implausible=found)
+
+
+def _scan_piece(data: dask.array.Array, observed: np.ndarray) -> tuple[np.ndarray, Implausible]:
+    """One file's (time, lat, lon) values, block by block (_block_validity): its valid pixels per day and
+    its implausible values; `observed` gains the pixels valid on any of its days."""
+    blocks = data.to_delayed()
+    positions = list(np.ndindex(blocks.shape))
+    starts = [np.cumsum((0, *chunks))[:-1] for chunks in data.chunks]
+    results = dask.compute(*[dask.delayed(_block_validity)(blocks[position]) for position in positions])
+    per_day = np.zeros(data.shape[0], np.int64)
+    found = Implausible()
+    for position, (any_day, valid_per_day, found_here) in zip(positions, results, strict=True):
+        t, y, x = (int(start[i]) for start, i in zip(starts, position, strict=True))
+        observed[y:y + any_day.shape[0], x:x + any_day.shape[1]] |= any_day
+        per_day[t:t + valid_per_day.size] += valid_per_day
+        found += found_here
+    return per_day, found
+
+
+def _block_validity(block: np.ndarray) -> tuple[np.ndarray, np.ndarray, Implausible]:
+    """One (days, lat, lon) block: (pixels valid on any of its days, valid pixels per day, its
+    implausible values). Two boolean arrays in all: at 0.05 degree a day is 100 MB, and fresh memory
+    for each of the comparisons xarray would make was most of the pass's time (docs/research.md)."""
+    low, high = PLAUSIBLE_SST_K
+    valid = np.greater_equal(block, low)  # NaN compares False: valid is within the plausible range
+    within = np.less_equal(block, high)
+    valid &= within
+    missing = np.count_nonzero(np.isnan(block, out=within))
+    per_day = np.count_nonzero(valid, axis=(1, 2))
+    if missing == block.size:
+        return valid.any(axis=0), per_day, Implausible()
+    found = Implausible(block.size - missing - int(per_day.sum()), float(np.nanmin(block)), float(np.nanmax(block)))
+    return valid.any(axis=0), per_day, found

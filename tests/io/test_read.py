@@ -8,8 +8,10 @@ import pytest
 import xarray as xr
 
 from sstfill.errors import InputError
+from sstfill.io.daily import DailyInput
 from sstfill.io.files import expand_paths
 from sstfill.io.grid import is_global_longitude
+from sstfill.io.plausible import PLAUSIBLE_SST_K, Implausible
 from sstfill.io.read import open_daily, open_monthly
 from sstfill.io.validate import check_valid_data
 
@@ -310,6 +312,25 @@ def test_validity_is_counted_per_day_in_time_order(tmp_path):
     validity = open_daily(tmp_path).validity()
     np.testing.assert_array_equal(validity.per_day, [23, 0, 23, 23, 23, 23])
     assert validity.observed.sum() == 23 and not validity.observed[0, 0]
+
+
+@pytest.mark.parametrize("chunks", [{"time": 2}, {"time": 3, "lat": 2, "lon": 4}, {}])
+def test_validity_block_by_block_matches_the_whole_array(chunks):
+    values = 290 + np.random.default_rng(1).random((7, 5, 9)).astype(np.float32)
+    values[values > 290.6] = np.nan
+    values[0] = np.nan  # a day with nothing
+    values[1, 0, :3] = (np.inf, -np.inf, 250.0)  # not plausible, yet not missing
+    values[2, 4, 8] = 400.0
+    sst = xr.DataArray(values, dims=("time", "lat", "lon"), coords={"lat": np.arange(5.0), "lon": np.arange(9.0)})
+    daily = DailyInput(sst=sst.chunk(chunks) if chunks else sst, variable="sst", standard_name="", sources=["x"])
+    validity = daily.validity()
+    plausible = (values >= PLAUSIBLE_SST_K[0]) & (values <= PLAUSIBLE_SST_K[1])
+    np.testing.assert_array_equal(validity.per_day, plausible.sum(axis=(1, 2)))
+    np.testing.assert_array_equal(validity.observed, plausible.any(axis=0))
+    assert validity.implausible == Implausible(4, -np.inf, np.inf)
+    finite_only = np.where(np.isinf(values), np.nan, values)
+    daily = DailyInput(sst=sst.copy(data=finite_only).chunk(chunks), variable="sst", standard_name="", sources=["x"])
+    assert daily.validity().implausible == Implausible(2, 250.0, 400.0)
 
 
 def test_non_netcdf_files_and_hidden_files(tmp_path):
