@@ -22,7 +22,7 @@ from sstfill import __version__
 from sstfill.config import (
     DEVICE,
     MIN_QUALITY,
-    PRECISION,
+    TRAIN_PRECISION,
     TRAIN_WORKERS,
     ModelConfig,
     PrepareConfig,
@@ -193,8 +193,9 @@ def train(
     depth: Annotated[int, typer.Option(help="Spatial transformer layers.")] = ModelConfig.depth,
     seed: Annotated[int, typer.Option(help="Random seed.")] = TrainConfig.seed,
     workers: Annotated[int, typer.Option(help="Data-loading worker processes.")] = TRAIN_WORKERS,
-    precision: Annotated[str, typer.Option(help="fp32, or bf16: mixed precision (autocast), faster on GPUs and on "
-                                           "CPUs with bf16 instructions.")] = PRECISION,
+    precision: Annotated[str, typer.Option(help="auto: bf16 mixed precision (autocast) where the device computes "
+                                           "bfloat16 natively (GPUs from Ampere on, CPUs with AVX512-BF16 or AMX), "
+                                           "fp32 elsewhere; or fp32, or bf16.")] = TRAIN_PRECISION,
     resume: Annotated[bool, typer.Option("--resume", help="Continue a stopped run from the training state it left "
                                          "beside --out (OUT.resume), with the same stores and options.")] = False,
     overwrite: Overwrite = False,

@@ -259,19 +259,22 @@ class ReconstructConfig:
 
 PRECISIONS = ("fp32", "bf16", "fp16")
 """The arithmetic a model may run in: float32, or mixed precision with bfloat16 or float16 (autocast)."""
-TRAIN_PRECISIONS = ("fp32", "bf16")
+TRAIN_PRECISION = "auto"
+"""Training's default: bf16 autocast where the device computes bfloat16 natively, else fp32
+(sstfill.device.training_precision); models trained either way score alike (docs/research.md)."""
+TRAIN_PRECISIONS = ("auto", "fp32", "bf16")
 """Those training may use: fp16 would need loss scaling."""
 
 
-def check_precision(precision: Any, allowed: tuple[str, ...] = PRECISIONS) -> None:
+def check_precision(precision: Any, allowed: tuple[str, ...] = PRECISIONS, default: str = PRECISION) -> None:
     _require(precision in allowed, f"--precision {', '.join(allowed[:-1])} or {allowed[-1]}", precision,
-             f"pass one of those ({PRECISION} is the default)")
+             f"pass one of those ({default} is the default)")
 
 
 def check_training(config: TrainConfig, model_config: ModelConfig, workers: Any, precision: Any) -> None:
     """What sstfill train needs beyond each record's own checks: a precision it can train in, a tile of at
     least the model's patch, and the data-loading workers."""
-    check_precision(precision, TRAIN_PRECISIONS)
+    check_precision(precision, TRAIN_PRECISIONS, TRAIN_PRECISION)
     patch = max(model_config.patch_size[1:])
     _require(config.tile_size >= patch, f"--tile-size of at least the model's patch ({patch} pixels)",
              config.tile_size, f"a smaller tile is a single padded patch; pass {TrainConfig.tile_size} (the default) "

@@ -22,6 +22,7 @@ from sstfill.checkpoint import build_model, save_model
 from sstfill.config import (
     DEVICE,
     PRECISION,
+    TRAIN_PRECISION,
     TRAIN_WORKERS,
     DataContract,
     ModelConfig,
@@ -31,7 +32,7 @@ from sstfill.config import (
 )
 from sstfill.data.dataset import TileDataset, pooled_normalisation, run_model, split_windows
 from sstfill.data.scores import FEW_DAYS
-from sstfill.device import adamw, seed_everything
+from sstfill.device import adamw, seed_everything, training_precision
 from sstfill.distributed import (
     SINGLE,
     Processes,
@@ -124,7 +125,7 @@ def stop_early(epoch: int, best_epoch: int, config: TrainConfig) -> bool:
 
 def train(stores: Sequence[str | Path], out: str | Path, *, config: TrainConfig | None = None,
           model_config: ModelConfig | None = None, device: str = DEVICE, workers: int = TRAIN_WORKERS,
-          precision: str = PRECISION,
+          precision: str = TRAIN_PRECISION,
           overwrite: bool = False, resume: bool = False) -> TrainResult:
     """Train on one or more stores (from 'sstfill prepare'); write the model file to out.
 
@@ -137,7 +138,8 @@ def train(stores: Sequence[str | Path], out: str | Path, *, config: TrainConfig 
     (Ctrl-C, or a stop signal through the CLI) the one of the last completed epoch is kept, and
     resume=True continues from it with the same stores and settings; it is removed at the end.
     Under torchrun or srun each process trains on its own share of the tiles; rank 0 alone
-    logs and writes. precision: fp32, or bf16 autocast (fp16 would need loss scaling)."""
+    logs and writes. precision: fp32, bf16 autocast (fp16 would need loss scaling), or auto: bf16 where
+    the device computes it natively, else fp32 (sstfill.device.training_precision)."""
     config = config or TrainConfig()
     model_config = model_config or ModelConfig()
     check_training(config, model_config, workers, precision)
@@ -161,6 +163,7 @@ def _train(stores: Sequence[str | Path], out: Path, config: TrainConfig, model_c
     # Each process its own dropout; rank 0 (and a single process) exactly as seeded.
     seed_everything((config.seed + processes.rank) % 2**32)
     torch_device = process_device(device, processes)
+    precision = training_precision(precision, torch_device)
     opened = [open_store(p) for p in stores]
     modes = sorted({str(s.attrs.get("training_mode", "supervised")) for s in opened})  # 0.1.0 stores: supervised
     if len(modes) > 1:
@@ -227,7 +230,7 @@ def _train(stores: Sequence[str | Path], out: Path, config: TrainConfig, model_c
         return {
             "config": as_dict(config), "stores": [str(Path(p).name) for p in stores], "best_epoch": best["epoch"],
             "epochs_run": epochs, "validation_nll": best["loss"], "validation_rmse_k": best["rmse"],
-            "seconds": round(seconds(), 1), "device": str(torch_device),
+            "seconds": round(seconds(), 1), "device": str(torch_device), "precision": precision,
             "slurm_job_id": os.environ.get("SLURM_JOB_ID", ""), "diverged_at_epoch": diverged_at,
             "processes": processes.world_size, "resumed_from_epoch": saved["epoch"] if saved is not None else None,
         }

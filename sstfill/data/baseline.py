@@ -94,13 +94,11 @@ def fill_gaps(
 
     cap = float(max(field.shape))
     sigma = np.minimum(sigma, cap)
-    # Every pass writes into the same three maps: fresh memory for each was a third of the fill's
-    # time on a global 0.05 degree month (docs/research.md).
-    num, den, scratch = (np.empty_like(values) for _ in range(3))
     while True:
-        _smooth(values, weight, (float(sigma[0]), float(sigma[1])), modes, out=(num, den), scratch=scratch)
+        num, den = _smooth(values, weight, (float(sigma[0]), float(sigma[1])), modes)
         done = missing & (den > 0)
         filled[done] = num[done] / den[done] + centre
+        del num, den  # before the next pass makes its own
         missing &= ~done
         if not missing.any() or (sigma >= cap).all():
             break
@@ -129,21 +127,21 @@ def filled_composite(
     return fill_gaps(mean, ocean, sigma_px=sigma_px, periodic_x=periodic_x).astype(np.float32, copy=False)
 
 
-def _smooth(values: np.ndarray, weight: np.ndarray, sigma: tuple[float, float], modes: tuple[str, str], *,
-            out: tuple[np.ndarray, np.ndarray], scratch: np.ndarray) -> None:
-    """Gaussian-smooth values and weight (sigma per axis y, x) into `out`; large sigmas go through a
-    coarse grid. scratch: a map like them, overwritten."""
+def _smooth(
+    values: np.ndarray, weight: np.ndarray, sigma: tuple[float, float], modes: tuple[str, str]
+) -> tuple[np.ndarray, np.ndarray]:
+    """Gaussian-smooth values and weight (sigma per axis y, x); large sigmas go through a coarse grid."""
     if max(sigma) <= MAX_FINE_SIGMA:
         kw = {"sigma": sigma, "mode": modes, "cval": 0.0, "truncate": TRUNCATE}
-        gaussian_filter(values, output=out[0], **kw)
-        gaussian_filter(weight, output=out[1], **kw)
-        return
+        return gaussian_filter(values, **kw), gaussian_filter(weight, **kw)
     factor = 2 ** math.ceil(math.log2(max(sigma) / MAX_FINE_SIGMA))
     kw = {"sigma": (sigma[0] / factor, sigma[1] / factor), "mode": modes, "cval": 0.0, "truncate": TRUNCATE}
     periodic_x = modes[1] == "wrap"
-    for array, smoothed in zip((values, weight), out, strict=True):
+    out = []
+    for array in (values, weight):
         coarse = gaussian_filter(_block_sum(array, factor), **kw)
-        _upsample(coarse, factor, periodic_x, out=smoothed, scratch=scratch)
+        out.append(_upsample(coarse, factor, array.shape, periodic_x, array.dtype))
+    return out[0], out[1]
 
 
 def _block_sum(array: np.ndarray, factor: int) -> np.ndarray:
@@ -152,15 +150,15 @@ def _block_sum(array: np.ndarray, factor: int) -> np.ndarray:
     return np.add.reduceat(rows, np.arange(0, array.shape[1], factor), axis=1)
 
 
-def _upsample(coarse: np.ndarray, factor: int, periodic_x: bool, *, out: np.ndarray, scratch: np.ndarray) -> None:
-    """Bilinear interpolation from block centres back to the fine grid `out` (its shape and dtype);
-    scratch: a map like it, overwritten."""
-    rows = _interp_axis(coarse, factor, out.shape[0], axis=0, periodic=False).astype(out.dtype, copy=False)
-    _interp_axis(rows, factor, out.shape[1], axis=1, periodic=periodic_x, out=out, scratch=scratch)
+def _upsample(
+    coarse: np.ndarray, factor: int, shape: tuple[int, int], periodic_x: bool, dtype: np.dtype
+) -> np.ndarray:
+    """Bilinear interpolation from block centres back to the fine grid, in dtype."""
+    rows = _interp_axis(coarse, factor, shape[0], axis=0, periodic=False).astype(dtype, copy=False)
+    return _interp_axis(rows, factor, shape[1], axis=1, periodic=periodic_x)
 
 
-def _interp_axis(array: np.ndarray, factor: int, n: int, *, axis: int, periodic: bool,
-                 out: np.ndarray | None = None, scratch: np.ndarray | None = None) -> np.ndarray:
+def _interp_axis(array: np.ndarray, factor: int, n: int, *, axis: int, periodic: bool) -> np.ndarray:
     m = array.shape[axis]
     pos = (np.arange(n) - (factor - 1) / 2) / factor
     if periodic:
@@ -174,9 +172,9 @@ def _interp_axis(array: np.ndarray, factor: int, n: int, *, axis: int, periodic:
         frac = pos - lo
         hi = np.minimum(lo + 1, m - 1)
     frac = frac.astype(array.dtype).reshape((-1, 1) if axis == 0 else (1, -1))
-    result = np.take(array, lo, axis=axis, out=out)
+    result = np.take(array, lo, axis=axis)
     result *= 1 - frac
-    upper = np.take(array, hi, axis=axis, out=scratch)  # in place from here: at 0.05 degree each is a 100 MB map
+    upper = np.take(array, hi, axis=axis)  # in place from here: at 0.05 degree each is a 100 MB map
     upper *= frac
     result += upper
     return result
